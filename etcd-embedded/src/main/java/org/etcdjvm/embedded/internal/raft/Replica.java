@@ -1,0 +1,53 @@
+package org.etcdjvm.embedded.internal.raft;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.etcdjvm.embedded.internal.store.EtcdStore;
+import org.etcdjvm.embedded.internal.store.Event;
+import org.etcdjvm.embedded.internal.store.WriteOp;
+
+/**
+ * What the HTTP layer sees of this node: the local replica of the store (for reads and watches, no
+ * Raft round trip), who leads, and a way to submit writes through Raft.
+ *
+ * <p>Thread-safe: every method may be called from any thread (Netty event loops included) and none
+ * blocks.
+ */
+public interface Replica {
+
+  /** This member's name. */
+  String name();
+
+  /** This member's own peer and client URLs. */
+  MemberInfo self();
+
+  /**
+   * The local replica. Reads ({@code get}, {@code index}) and watch registration are safe from any
+   * thread; writes must go through {@link #submit}.
+   */
+  EtcdStore store();
+
+  /** Whether this member is the Raft leader right now. */
+  boolean isLeader();
+
+  /** The current leader, if known (including this member). */
+  Optional<MemberInfo> leader();
+
+  /** Every member of the cluster, this one included, in no particular order. */
+  List<MemberInfo> members();
+
+  /** When this node started. */
+  Instant startTime();
+
+  /**
+   * Replicates one write and completes with its result once committed and applied.
+   *
+   * <p>Fails with {@link org.etcdjvm.embedded.internal.store.StoreException} for an etcd error
+   * (key not found, compare failed, ...), {@link NotLeaderException} when this member is not the
+   * leader, or {@link java.util.concurrent.TimeoutException} when the commit did not happen in time
+   * (outcome unknown). Never blocks the caller.
+   */
+  CompletableFuture<Event> submit(WriteOp op);
+}
