@@ -1,0 +1,376 @@
+package org.etcdjvm.embedded;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.etcdjvm.embedded.internal.http.HttpConfig;
+import org.etcdjvm.embedded.internal.http.V1HttpServer;
+import org.etcdjvm.embedded.internal.raft.RaftConfig;
+import org.etcdjvm.embedded.internal.raft.RaftNode;
+import org.etcdjvm.embedded.internal.store.StoreLimits;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An etcd v1 node running inside this JVM: a replica of the key store, a member of an Atomix Raft
+ * group, and an HTTP server speaking etcd's v1 API ({@code /v1/keys}, {@code /v1/watch}, ...).
+ *
+ * <pre>{@code
+ * try (EtcdNode node = EtcdNode.builder().dataDir(dir).clientAddress("127.0.0.1:0").build()) {
+ *   node.start().join();
+ *   String url = node.clientUrl();   // e.g. http://127.0.0.1:41234
+ * }
+ * }</pre>
+ *
+ * <p><b>Defaults</b> (those of etcd 0.1): name {@code default}, data directory
+ * {@code ./<name>.etcd}, client address {@code 127.0.0.1:4001}, peer address
+ * {@code 127.0.0.1:7001}, no peers (a single-member cluster). Port 0 picks a free port.
+ *
+ * <p><b>Lifecycle.</b> {@link #start()} returns at once; its future completes when the node serves
+ * reads and writes, or fails with a message saying what it was waiting for (the start timeout
+ * defaults to 30 s). {@link #close()} stops the HTTP server, the Raft server and peer messaging
+ * and frees their ports; data stays in the data directory, and a node started again on it recovers
+ * every acknowledged write.
+ *
+ * <p><b>JVM flags.</b> Atomix's serializer (Kryo 4) needs {@code --add-opens
+ * java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED}
+ * on Java 17+. Without them, {@code start()} fails at once with a message naming them.
+ *
+ * <p>Thread-safe. Instances are immutable apart from their lifecycle.
+ */
+public final class EtcdNode implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(EtcdNode.class);
+
+  private final Builder config;
+  private final String peerAddress;
+  private final RaftNode raft;
+  private final V1HttpServer http;
+  private CompletableFuture<EtcdNode> started;
+  private volatile String clientUrl;
+  private volatile boolean closed;
+
+  private EtcdNode(Builder builder) {
+    this.config = builder.copy();
+    this.peerAddress = withFreePort(config.peerAddress);
+    StoreLimits limits = new StoreLimits(config.maxKeyBytes, config.maxValueBytes, config.historySize, config.maxWatchers);
+    this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peers,
+        config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
+        config.commitTimeout, Duration.ofMillis(50), 2, 256, 32 * 1024 * 1024, limits));
+    String[] client = splitHostPort(config.clientAddress);
+    this.http = new V1HttpServer(raft, HttpConfig.of(client[0], Integer.parseInt(client[1]))
+        .withMaxBodyBytes(config.maxBodyBytes)
+        .withMaxConnections(config.maxConnections));
+  }
+
+  /** A builder with etcd's defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Starts the node. Idempotent: later calls return the same future. Completes with this node once
+   * it serves requests; fails if a port is taken, the data directory is unusable, the JVM lacks the
+   * flags Atomix needs, or the start timeout passes (the message says what the node waited for).
+   */
+  public synchronized CompletableFuture<EtcdNode> start() {
+    if (started != null) {
+      return started;
+    }
+    if (closed) {
+      return started = CompletableFuture.failedFuture(new IllegalStateException("node " + config.name + " is closed"));
+    }
+    List<String> missing = JvmFlags.missing();
+    if (!missing.isEmpty()) {
+      return started = CompletableFuture.failedFuture(new IllegalStateException(
+          "etcd-embedded needs these JVM flags for Atomix's serializer: " + String.join(" ", missing)));
+    }
+    long begin = System.nanoTime();
+    CompletableFuture<EtcdNode> future = http.start()
+        .thenCompose(address -> {
+          clientUrl = "http://" + hostForUrl(address) + ":" + address.getPort();
+          return raft.start(clientUrl);
+        })
+        .thenApply(v -> {
+          log.info("etcd node {} ready in {} ms: client URL {}, peer URL http://{}, data dir {}",
+              config.name, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin), clientUrl, peerAddress, dataDir());
+          return this;
+        });
+    started = future.orTimeout(config.startTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((node, error) -> {
+          if (error == null) {
+            return node;
+          }
+          Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+          close();
+          if (cause instanceof TimeoutException) {
+            throw new CompletionException(new IllegalStateException("node " + config.name + " did not start within "
+                + config.startTimeout.toMillis() + " ms: still waiting for " + raft.waitingFor(), cause));
+          }
+          throw new CompletionException(cause);
+        });
+    return started;
+  }
+
+  /** The URL clients use, e.g. {@code http://127.0.0.1:4001}. Known once {@link #start()} has bound the port. */
+  public String clientUrl() {
+    String url = clientUrl;
+    if (url == null) {
+      throw new IllegalStateException("node " + config.name + " has not bound its client port yet");
+    }
+    return url;
+  }
+
+  /** The Raft peer URL, e.g. {@code http://127.0.0.1:7001}. */
+  public String peerUrl() {
+    return "http://" + peerAddress;
+  }
+
+  /** This member's name. */
+  public String name() {
+    return config.name;
+  }
+
+  /** Where this node keeps its Raft log and snapshots. */
+  public Path dataDir() {
+    return config.dataDir != null ? config.dataDir : Path.of(config.name + ".etcd");
+  }
+
+  /** Whether this node is the Raft leader right now (writes sent to other members are redirected here). */
+  public boolean isLeader() {
+    return raft.isLeader();
+  }
+
+  /** Stops serving and releases every thread and port this node opened. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    try {
+      http.close();
+    } catch (RuntimeException e) {
+      log.debug("closing the HTTP server failed", e);
+    }
+    raft.close();
+  }
+
+  private static String hostForUrl(InetSocketAddress address) {
+    String host = address.getHostString();
+    return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+  }
+
+  private static String withFreePort(String address) {
+    String[] hostPort = splitHostPort(address);
+    if (!hostPort[1].equals("0")) {
+      return address;
+    }
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new InetSocketAddress(hostPort[0], 0));
+      return hostPort[0] + ":" + socket.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot find a free port on " + hostPort[0] + ": " + e.getMessage(), e);
+    }
+  }
+
+  static String[] splitHostPort(String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      throw new IllegalArgumentException("expected host:port, got \"" + address + "\"");
+    }
+    String port = address.substring(colon + 1);
+    try {
+      int p = Integer.parseInt(port);
+      if (p < 0 || p > 65535) {
+        throw new IllegalArgumentException("port out of range in \"" + address + "\"");
+      }
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("expected host:port, got \"" + address + "\"");
+    }
+    return new String[] {address.substring(0, colon), port};
+  }
+
+  /**
+   * Configures an {@link EtcdNode}. Not thread-safe; {@link #build()} copies it, so a builder can be
+   * reused for several nodes.
+   */
+  public static final class Builder {
+    private String name = "default";
+    private Path dataDir;
+    private String clientAddress = "127.0.0.1:4001";
+    private String peerAddress = "127.0.0.1:7001";
+    private List<String> peers = List.of();
+    private Duration startTimeout = Duration.ofSeconds(30);
+    private Duration commitTimeout = Duration.ofSeconds(5);
+    private Duration electionTimeout;
+    private Duration heartbeatInterval;
+    private int maxKeyBytes = 1024;
+    private int maxValueBytes = 1024 * 1024;
+    private int maxBodyBytes = 2 * 1024 * 1024;
+    private int historySize = 1000;
+    private int maxWatchers = 10_000;
+    private int maxConnections = 10_000;
+
+    private Builder() {
+    }
+
+    /** The member name (etcd's {@code -n}); default {@code default}. */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name == null");
+      if (name.isEmpty() || !name.matches("[A-Za-z0-9._-]+")) {
+        throw new IllegalArgumentException("name must be letters, digits, '.', '_' or '-': \"" + name + "\"");
+      }
+      this.name = name;
+      return this;
+    }
+
+    /** Where the Raft log and snapshots live; default {@code ./<name>.etcd}. Created if missing. */
+    public Builder dataDir(Path dataDir) {
+      this.dataDir = Objects.requireNonNull(dataDir, "dataDir == null");
+      return this;
+    }
+
+    /** {@code host:port} of the HTTP API; default {@code 127.0.0.1:4001}; port 0 picks a free one. */
+    public Builder clientAddress(String hostPort) {
+      splitHostPort(Objects.requireNonNull(hostPort, "clientAddress == null"));
+      this.clientAddress = hostPort;
+      return this;
+    }
+
+    /** {@code host:port} for Raft traffic between members; default {@code 127.0.0.1:7001}; port 0 picks a free one. */
+    public Builder peerAddress(String hostPort) {
+      splitHostPort(Objects.requireNonNull(hostPort, "peerAddress == null"));
+      this.peerAddress = hostPort;
+      return this;
+    }
+
+    /** Peer addresses ({@code host:port}) of the other members; none means a single-member cluster. */
+    public Builder peers(String... peers) {
+      return peers(Arrays.asList(peers));
+    }
+
+    /** Peer addresses ({@code host:port}) of the other members; none means a single-member cluster. */
+    public Builder peers(List<String> peers) {
+      List<String> checked = new ArrayList<>();
+      for (String peer : peers) {
+        splitHostPort(Objects.requireNonNull(peer, "peer == null"));
+        checked.add(peer);
+      }
+      this.peers = List.copyOf(checked);
+      return this;
+    }
+
+    /** How long {@link EtcdNode#start()} may take before it fails; default 30 s. */
+    public Builder startTimeout(Duration timeout) {
+      this.startTimeout = positive(timeout, "startTimeout");
+      return this;
+    }
+
+    /** How long a write waits for its Raft commit before it fails as "outcome unknown" (error 300); default 5 s. */
+    public Builder commitTimeout(Duration timeout) {
+      this.commitTimeout = positive(timeout, "commitTimeout");
+      return this;
+    }
+
+    /** Raft election timeout; default 100 ms for a single member, 500 ms for a group. */
+    public Builder electionTimeout(Duration timeout) {
+      this.electionTimeout = positive(timeout, "electionTimeout");
+      return this;
+    }
+
+    /** Raft heartbeat interval; default 50 ms for a single member, 100 ms for a group. */
+    public Builder heartbeatInterval(Duration interval) {
+      this.heartbeatInterval = positive(interval, "heartbeatInterval");
+      return this;
+    }
+
+    /** Longest key, in UTF-8 bytes; default 1024. Longer keys get error 209. */
+    public Builder maxKeyBytes(int bytes) {
+      this.maxKeyBytes = atLeast(bytes, 1, "maxKeyBytes");
+      return this;
+    }
+
+    /** Largest value, in UTF-8 bytes; default 1 MiB. Larger values get error 209. */
+    public Builder maxValueBytes(int bytes) {
+      this.maxValueBytes = atLeast(bytes, 1, "maxValueBytes");
+      return this;
+    }
+
+    /** Largest HTTP request body; default 2 MiB. Larger bodies get HTTP 413. */
+    public Builder maxBodyBytes(int bytes) {
+      this.maxBodyBytes = atLeast(bytes, 1024, "maxBodyBytes");
+      return this;
+    }
+
+    /** Events kept for watches from an older index; default 1000. Older indexes get error 401. */
+    public Builder historySize(int events) {
+      this.historySize = atLeast(events, 1, "historySize");
+      return this;
+    }
+
+    /** Concurrent watches per node; default 10 000. More get HTTP 503. */
+    public Builder maxWatchers(int watchers) {
+      this.maxWatchers = atLeast(watchers, 1, "maxWatchers");
+      return this;
+    }
+
+    /** Concurrent client connections per node; default 10 000. More are closed at once. */
+    public Builder maxConnections(int connections) {
+      this.maxConnections = atLeast(connections, 1, "maxConnections");
+      return this;
+    }
+
+    /** A node with this configuration; nothing is started or bound yet. */
+    public EtcdNode build() {
+      return new EtcdNode(this);
+    }
+
+    private Builder copy() {
+      Builder b = new Builder();
+      b.name = name;
+      b.dataDir = dataDir;
+      b.clientAddress = clientAddress;
+      b.peerAddress = peerAddress;
+      b.peers = peers;
+      b.startTimeout = startTimeout;
+      b.commitTimeout = commitTimeout;
+      b.electionTimeout = electionTimeout;
+      b.heartbeatInterval = heartbeatInterval;
+      b.maxKeyBytes = maxKeyBytes;
+      b.maxValueBytes = maxValueBytes;
+      b.maxBodyBytes = maxBodyBytes;
+      b.historySize = historySize;
+      b.maxWatchers = maxWatchers;
+      b.maxConnections = maxConnections;
+      return b;
+    }
+
+    private static Duration positive(Duration d, String what) {
+      Objects.requireNonNull(d, what + " == null");
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive: " + d);
+      }
+      return d;
+    }
+
+    private static int atLeast(int value, int min, String what) {
+      if (value < min) {
+        throw new IllegalArgumentException(what + " < " + min + ": " + value);
+      }
+      return value;
+    }
+  }
+}

@@ -1,0 +1,38 @@
+package org.etcdjvm.embedded.internal.http;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpUtil;
+
+/**
+ * {@link HttpObjectAggregator} whose answer to an oversized body is the etcd error JSON with 413.
+ * One per connection; confined to its event loop.
+ *
+ * <p>Netty's own handling sends an empty 413 and, in several cases, closes the connection at once;
+ * a client still sending its body then often sees a reset, never the 413. Here the oversized request
+ * becomes an {@link OversizedRequest} that {@link HttpConnection} answers in turn (keeping pipelined
+ * responses in order), the aggregator throws away the rest of the body, and a client that sent
+ * {@code Expect: 100-continue} gets the 413 instead of the go-ahead, so it never sends the body.
+ */
+final class BodySizeLimit extends HttpObjectAggregator {
+
+  BodySizeLimit(int maxBodyBytes) {
+    super(maxBodyBytes);
+  }
+
+  @Override
+  protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+    if (HttpUtil.is100ContinueExpected(start) && HttpUtil.getContentLength(start, -1L) > maxContentLength) {
+      // Not "100 Continue", and not Netty's empty 413 either: handleOversizedMessage answers.
+      return null;
+    }
+    return super.newContinueResponse(start, maxContentLength, pipeline);
+  }
+
+  @Override
+  protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+    ctx.fireChannelRead(new OversizedRequest(oversized.protocolVersion(), HttpUtil.isKeepAlive(oversized)));
+  }
+}

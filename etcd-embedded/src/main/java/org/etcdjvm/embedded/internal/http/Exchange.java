@@ -1,0 +1,109 @@
+package org.etcdjvm.embedded.internal.http;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.RejectedExecutionException;
+import org.etcdjvm.embedded.internal.store.EtcdError;
+
+/**
+ * One request being answered. It is answered exactly once; a second answer (a watch event racing a
+ * hang-up, say) is dropped. Confined to the channel's event loop, except {@link #execute}.
+ */
+final class Exchange {
+  private final HttpConnection connection;
+  private final HttpVersion version;
+  private final boolean keepAlive;
+  private final RequestTarget target;
+  private boolean done;
+
+  Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target) {
+    this.connection = connection;
+    this.version = version;
+    this.keepAlive = keepAlive;
+    this.target = target;
+  }
+
+  HttpVersion version() {
+    return version;
+  }
+
+  /** Whether the client asked to keep the connection open after this response. */
+  boolean keepAlive() {
+    return keepAlive;
+  }
+
+  String rawPath() {
+    return target.rawPath();
+  }
+
+  /** The raw query string, or null when the request had no {@code ?}. */
+  String rawQuery() {
+    return target.rawQuery();
+  }
+
+  Channel channel() {
+    return connection.channel();
+  }
+
+  boolean isDone() {
+    return done;
+  }
+
+  /**
+   * Runs {@code task} on this request's event loop: at once when already there, else queued. Safe
+   * from any thread; does nothing once the server is shutting down.
+   */
+  void execute(Runnable task) {
+    EventExecutor loop = connection.executor();
+    if (loop.inEventLoop()) {
+      task.run();
+      return;
+    }
+    try {
+      loop.execute(task);
+    } catch (RejectedExecutionException shuttingDown) {
+      // The server is closing; the channel goes with it.
+    }
+  }
+
+  /** Sends {@code response} unless this request was already answered. On the event loop only. */
+  void respond(FullHttpResponse response) {
+    if (done) {
+      response.release();
+      return;
+    }
+    done = true;
+    connection.send(this, response);
+  }
+
+  void respondJson(byte[] body) {
+    respond(HttpResponses.json(version, HttpResponseStatus.OK, body));
+  }
+
+  void respondText(String body) {
+    respond(HttpResponses.text(version, HttpResponseStatus.OK, body));
+  }
+
+  void respondError(EtcdError error, String cause) {
+    respond(HttpResponses.error(version, error, cause));
+  }
+
+  void respondError(HttpResponseStatus status, EtcdError error, String cause) {
+    respond(HttpResponses.error(version, status, error, cause));
+  }
+
+  void respondEmpty(HttpResponseStatus status) {
+    respond(HttpResponses.empty(version, status));
+  }
+
+  void respondMethodNotAllowed(String allow) {
+    respond(HttpResponses.methodNotAllowed(version, allow));
+  }
+
+  void respondNotFound() {
+    respond(HttpResponses.notFound(version));
+  }
+}

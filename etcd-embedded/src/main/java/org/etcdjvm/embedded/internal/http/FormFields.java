@@ -1,0 +1,120 @@
+package org.etcdjvm.embedded.internal.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The form fields of one request, read the way Go's {@code req.ParseForm()} + {@code Form.Get}
+ * read them for etcd 0.1.x: fields of an {@code application/x-www-form-urlencoded} body come first,
+ * then those of the query string, and the first occurrence of a name wins (so a body value beats a
+ * query value). Not thread-safe; lives for one request.
+ *
+ * <p>Differences from Go, on purpose: only {@code &} separates pairs ({@code ;} is an ordinary
+ * character, as in Go 1.17+), and a value whose escapes are malformed or whose bytes are not UTF-8
+ * is kept as <em>invalid</em> instead of being altered, so the caller can answer error 209. A pair
+ * whose <em>name</em> is invalid cannot be a field we know and is dropped.
+ */
+final class FormFields {
+  /** Marks a field that was sent but could not be decoded. Compared by identity. */
+  private static final String INVALID = new String("<invalid>");
+
+  private static final String FORM_URLENCODED = "application/x-www-form-urlencoded";
+
+  private final List<String> names = new ArrayList<>(4);
+  private final List<String> values = new ArrayList<>(4);
+
+  private FormFields() {}
+
+  /**
+   * Reads the fields of {@code request}: its body when {@code readBody} is true and the body is
+   * form-urlencoded (any other body is ignored, as Go does), then {@code rawQuery}.
+   */
+  static FormFields of(HttpRequest request, ByteBuf body, String rawQuery, boolean readBody) {
+    FormFields form = new FormFields();
+    if (readBody && body.isReadable() && isFormUrlEncoded(request.headers().get(HttpHeaderNames.CONTENT_TYPE))) {
+      form.addAll(body.toString(StandardCharsets.ISO_8859_1));
+    }
+    if (rawQuery != null) {
+      form.addAll(rawQuery);
+    }
+    return form;
+  }
+
+  /** Parses {@code encoded} alone, as a query string. */
+  static FormFields parse(String encoded) {
+    FormFields form = new FormFields();
+    form.addAll(encoded);
+    return form;
+  }
+
+  /** Whether a {@code Content-Type} value names a form-urlencoded body; parameters are allowed. */
+  static boolean isFormUrlEncoded(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    int end = contentType.indexOf(';');
+    if (end < 0) {
+      end = contentType.length();
+    }
+    int start = 0;
+    while (start < end && isSpace(contentType.charAt(start))) {
+      start++;
+    }
+    while (end > start && isSpace(contentType.charAt(end - 1))) {
+      end--;
+    }
+    return end - start == FORM_URLENCODED.length()
+        && contentType.regionMatches(true, start, FORM_URLENCODED, 0, FORM_URLENCODED.length());
+  }
+
+  private static boolean isSpace(char c) {
+    return c == ' ' || c == '\t';
+  }
+
+  private void addAll(String encoded) {
+    int length = encoded.length();
+    int start = 0;
+    while (start <= length) {
+      int amp = encoded.indexOf('&', start);
+      int end = amp < 0 ? length : amp;
+      if (end > start) {
+        int eq = encoded.indexOf('=', start);
+        if (eq < 0 || eq > end) {
+          eq = end;
+        }
+        String name = UrlDecoding.decodeFormComponent(encoded, start, eq);
+        if (name != null) {
+          String value = eq == end ? "" : UrlDecoding.decodeFormComponent(encoded, eq + 1, end);
+          names.add(name);
+          values.add(value == null ? INVALID : value);
+        }
+      }
+      start = end + 1;
+    }
+  }
+
+  /** Whether the field was sent at all (possibly empty, possibly invalid). */
+  boolean has(String name) {
+    return names.contains(name);
+  }
+
+  /** Whether the first occurrence of the field could not be decoded. */
+  boolean isInvalid(String name) {
+    int i = names.indexOf(name);
+    return i >= 0 && values.get(i) == INVALID;
+  }
+
+  /** The decoded value of the first occurrence, or null when absent or invalid. */
+  String get(String name) {
+    int i = names.indexOf(name);
+    if (i < 0) {
+      return null;
+    }
+    String value = values.get(i);
+    return value == INVALID ? null : value;
+  }
+}

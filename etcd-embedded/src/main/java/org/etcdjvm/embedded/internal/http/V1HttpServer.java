@@ -1,0 +1,236 @@
+package org.etcdjvm.embedded.internal.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
+import java.io.Closeable;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.etcdjvm.embedded.internal.raft.Replica;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The etcd 0.1.2 client API over HTTP/1.1, served by Netty in front of a {@link Replica}.
+ *
+ * <p>One acceptor thread and one worker thread per core, all daemon threads; epoll when the native
+ * transport loads, NIO otherwise. Nothing blocks an event loop: reads come from the local replica,
+ * writes complete from Raft's future, and a waiting watch holds no thread.
+ *
+ * <p>Limits: request line {@value #MAX_REQUEST_LINE_BYTES} bytes (a value sent in the query string
+ * must fit; send large values in the body), headers {@value #MAX_HEADER_BYTES} bytes, body
+ * {@link HttpConfig#maxBodyBytes()}, connections {@link HttpConfig#maxConnections()}.
+ *
+ * <p>Thread-safe. {@link #start()} once; {@link #close()} any number of times, from any thread.
+ */
+public final class V1HttpServer implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(V1HttpServer.class);
+
+  /** Longest request line; a longer one gets 414. Room for a 1 KiB key fully percent-encoded, and more. */
+  public static final int MAX_REQUEST_LINE_BYTES = 64 * 1024;
+  /** Largest header block; a larger one gets 431. */
+  public static final int MAX_HEADER_BYTES = 64 * 1024;
+
+  private final Replica replica;
+  private final HttpConfig config;
+  private final V1Routes routes;
+  private final long idleTimeoutNanos;
+  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private volatile EventLoopGroup bossGroup;
+  private volatile EventLoopGroup workerGroup;
+  private volatile Channel serverChannel;
+  private volatile InetSocketAddress boundAddress;
+
+  public V1HttpServer(Replica replica, HttpConfig config) {
+    this.replica = Objects.requireNonNull(replica, "replica == null");
+    this.config = Objects.requireNonNull(config, "config == null");
+    this.routes = new V1Routes(replica);
+    long idle;
+    try {
+      idle = config.idleTimeout().toNanos();
+    } catch (ArithmeticException centuries) {
+      idle = Long.MAX_VALUE;
+    }
+    this.idleTimeoutNanos = idle;
+  }
+
+  /**
+   * Binds the port and starts serving.
+   *
+   * @return completes with the bound address, or fails with a {@link BindException} naming the
+   *     address when the port is taken (the server then holds no thread)
+   * @throws IllegalStateException if called twice or after {@link #close()}
+   */
+  public CompletableFuture<InetSocketAddress> start() {
+    if (closed.get() || !started.compareAndSet(false, true)) {
+      throw new IllegalStateException(closed.get() ? "closed" : "already started");
+    }
+    boolean epoll = Epoll.isAvailable();
+    int workers = Runtime.getRuntime().availableProcessors();
+    Class<? extends ServerChannel> channelType;
+    if (epoll) {
+      bossGroup = new EpollEventLoopGroup(1, new DefaultThreadFactory("etcd-http-accept", true));
+      workerGroup = new EpollEventLoopGroup(workers, new DefaultThreadFactory("etcd-http", true));
+      channelType = EpollServerSocketChannel.class;
+    } else {
+      bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("etcd-http-accept", true));
+      workerGroup = new NioEventLoopGroup(workers, new DefaultThreadFactory("etcd-http", true));
+      channelType = NioServerSocketChannel.class;
+    }
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(bossGroup, workerGroup)
+        .channel(channelType)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childHandler(new Initializer());
+
+    CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
+    String where = config.host() + ":" + config.port();
+    bootstrap.bind(config.host(), config.port()).addListener(f -> {
+      ChannelFuture bound = (ChannelFuture) f;
+      if (bound.isSuccess()) {
+        serverChannel = bound.channel();
+        boundAddress = (InetSocketAddress) serverChannel.localAddress();
+        log.debug("etcd v1 API listening on {} ({})", boundAddress, epoll ? "epoll" : "nio");
+        result.complete(boundAddress);
+      } else {
+        Throwable cause = bound.cause();
+        BindException failure = new BindException(
+            "cannot listen for etcd clients on " + where + ": " + describe(cause));
+        failure.initCause(cause);
+        shutDownGroups(false);
+        result.completeExceptionally(failure);
+      }
+    });
+    return result;
+  }
+
+  private static String describe(Throwable cause) {
+    String message = cause == null ? null : cause.getMessage();
+    if (message == null || message.isBlank()) {
+      return cause == null ? "unknown error" : cause.getClass().getSimpleName();
+    }
+    // Epoll phrases it "bind(..) failed: Address already in use"; keep the useful part.
+    int colon = message.lastIndexOf(": ");
+    return message.startsWith("bind(") && colon >= 0 ? message.substring(colon + 2) : message;
+  }
+
+  /**
+   * The address the server listens on (with the real port when {@link HttpConfig#port()} was 0).
+   *
+   * @throws IllegalStateException before {@link #start()} has completed
+   */
+  public InetSocketAddress boundAddress() {
+    InetSocketAddress address = boundAddress;
+    if (address == null) {
+      throw new IllegalStateException("not listening");
+    }
+    return address;
+  }
+
+  /** How many client connections are open right now. */
+  public int openConnections() {
+    return connections.get();
+  }
+
+  /**
+   * Stops listening, closes every connection (pending watches and writes are dropped) and stops all
+   * threads. Waits up to a few seconds for that unless called from one of the server's own threads.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    Channel channel = serverChannel;
+    boolean wait = !isOwnThread();
+    if (channel != null) {
+      if (wait) {
+        channel.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+      } else {
+        channel.close();
+      }
+    }
+    shutDownGroups(wait);
+  }
+
+  private void shutDownGroups(boolean wait) {
+    EventLoopGroup boss = bossGroup;
+    EventLoopGroup workers = workerGroup;
+    Future<?> bossDone = boss == null ? null : boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    Future<?> workersDone = workers == null ? null : workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    if (wait) {
+      if (bossDone != null) {
+        bossDone.awaitUninterruptibly(5, TimeUnit.SECONDS);
+      }
+      if (workersDone != null) {
+        workersDone.awaitUninterruptibly(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private boolean isOwnThread() {
+    for (EventLoopGroup group : new EventLoopGroup[] {bossGroup, workerGroup}) {
+      if (group != null) {
+        for (EventExecutor executor : group) {
+          if (executor.inEventLoop()) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Per connection: enforce the connection limit, then codec → body limit → our handler. */
+  private final class Initializer extends ChannelInitializer<SocketChannel> {
+    @Override
+    protected void initChannel(SocketChannel ch) {
+      if (connections.incrementAndGet() > config.maxConnections()) {
+        connections.decrementAndGet();
+        log.debug("refusing {}: {} connections open", ch.remoteAddress(), config.maxConnections());
+        ch.close();
+        return;
+      }
+      ch.closeFuture().addListener(f -> connections.decrementAndGet());
+      configure(ch.pipeline(), routes, config.maxBodyBytes(), idleTimeoutNanos);
+    }
+  }
+
+  /** The handlers of one connection. */
+  static void configure(ChannelPipeline pipeline, V1Routes routes, int maxBodyBytes, long idleTimeoutNanos) {
+    HttpDecoderConfig decoderConfig = new HttpDecoderConfig()
+        .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
+        .setMaxHeaderSize(MAX_HEADER_BYTES);
+    pipeline
+        .addLast("codec", new HttpServerCodec(decoderConfig))
+        .addLast("aggregator", new BodySizeLimit(maxBodyBytes))
+        .addLast("v1", new HttpConnection(routes, idleTimeoutNanos, maxBodyBytes));
+  }
+}

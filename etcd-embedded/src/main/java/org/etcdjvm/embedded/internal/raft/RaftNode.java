@@ -1,0 +1,370 @@
+package org.etcdjvm.embedded.internal.raft;
+
+import io.atomix.cluster.AtomixCluster;
+import io.atomix.cluster.MemberId;
+import io.atomix.cluster.Node;
+import io.atomix.cluster.discovery.BootstrapDiscoveryProvider;
+import io.atomix.cluster.messaging.ClusterCommunicationService;
+import io.atomix.primitive.partition.PartitionId;
+import io.atomix.primitive.service.ServiceConfig;
+import io.atomix.primitive.session.SessionClient;
+import io.atomix.protocols.raft.RaftClient;
+import io.atomix.protocols.raft.RaftServer;
+import io.atomix.protocols.raft.cluster.RaftMember;
+import io.atomix.protocols.raft.partition.impl.RaftClientCommunicator;
+import io.atomix.protocols.raft.partition.impl.RaftNamespaces;
+import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
+import io.atomix.protocols.raft.storage.RaftStorage;
+import io.atomix.storage.StorageLevel;
+import io.atomix.utils.serializer.Serializer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.etcdjvm.embedded.internal.store.Action;
+import org.etcdjvm.embedded.internal.store.EtcdStore;
+import org.etcdjvm.embedded.internal.store.Event;
+import org.etcdjvm.embedded.internal.store.GetResult;
+import org.etcdjvm.embedded.internal.store.SetOp;
+import org.etcdjvm.embedded.internal.store.StoreException;
+import org.etcdjvm.embedded.internal.store.WriteOp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One member of the Raft group that replicates the etcd store, driven through Atomix's low-level
+ * API: {@link AtomixCluster} for membership and messaging, a {@link RaftServer} that holds this
+ * member's log and replica, and a {@link RaftClient} whose sessions carry this member's writes.
+ *
+ * <p>Members are identified by their peer address ({@code host:port}), which is what etcd's
+ * {@code -C} flag gives; names and client URLs are learned from {@code /_etcd/machines/<name>},
+ * which every member writes when it starts.
+ *
+ * <p>Thread-safe. {@link #start} once, {@link #close} once.
+ */
+public final class RaftNode implements Replica, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
+  private static final String GROUP = "etcd";
+  private static final String MACHINES = "/_etcd/machines";
+  private static final Serializer PROTOCOL = Serializer.using(RaftNamespaces.RAFT_PROTOCOL);
+
+  private final RaftConfig config;
+  private final EtcdStore store;
+  private final EtcdPrimitiveType type;
+  private final MemberId self;
+  private final List<MemberId> members;
+  private final Instant startTime = Instant.now();
+  private volatile String clientUrl;
+
+  private AtomixCluster cluster;
+  private RaftServer server;
+  private RaftClient client;
+  private final List<SessionClient> sessions = new ArrayList<>();
+  private volatile WriteBatcher batcher;
+  private ScheduledExecutorService ticker;
+  private ScheduledFuture<?> tickTask;
+  private volatile Map<String, MemberInfo> registry = Map.of();
+  private volatile long registryIndex = -1;
+
+  public RaftNode(RaftConfig config) {
+    this.config = config;
+    this.store = new EtcdStore(config.limits());
+    this.type = new EtcdPrimitiveType(store);
+    this.self = MemberId.from(config.peerAddress());
+    Set<MemberId> all = new LinkedHashSet<>();
+    all.add(self);
+    for (String peer : config.peers()) {
+      all.add(MemberId.from(peer));
+    }
+    this.members = List.copyOf(all);
+  }
+
+  /**
+   * Starts messaging, the Raft server and client, opens the write sessions, and registers this
+   * member under {@code /_etcd/machines/<name>}. Completes when that registration is committed and
+   * applied here, i.e. when this member can serve reads and writes.
+   */
+  public CompletableFuture<Void> start(String clientUrl) {
+    this.clientUrl = clientUrl;
+    List<Node> nodes = new ArrayList<>();
+    for (MemberId member : members) {
+      nodes.add(Node.builder().withId(member.id()).withAddress(member.id()).build());
+    }
+    String[] hostPort = splitHostPort(config.peerAddress());
+    cluster = AtomixCluster.builder()
+        .withClusterId(GROUP)
+        .withMemberId(self)
+        .withAddress(hostPort[0], Integer.parseInt(hostPort[1]))
+        .withMessagingInterface(hostPort[0])
+        .withMembershipProvider(BootstrapDiscoveryProvider.builder().withNodes(nodes).build())
+        .build();
+
+    return stage("peer messaging on " + config.peerAddress(), cluster.start())
+        .thenCompose(v -> {
+          ClusterCommunicationService comm = new BoundedTimeoutCommunicationService(
+              cluster.getCommunicationService(), config.requestTimeout());
+          server = buildServer(comm);
+          server.addRoleChangeListener(role -> log.debug("{} is now {}", config.name(), role));
+          server.cluster().addLeaderElectionListener(m -> log.debug("leader elected: {}", m.memberId()));
+          return stage("a Raft leader among " + members, server.bootstrap(members)).thenApply(s -> comm);
+        })
+        .thenCompose(comm -> {
+          client = RaftClient.builder()
+              .withClientId(config.name())
+              .withPartitionId(PartitionId.from(GROUP, 1))
+              .withMemberId(self)
+              .withProtocol(new RaftClientCommunicator(GROUP, PROTOCOL, comm))
+              .build();
+          return stage("a Raft client connection", client.connect(members));
+        })
+        .thenCompose(v -> openSessions())
+        .thenCompose(v -> {
+          batcher = new WriteBatcher(sessions, config.maxBatchOps(), config.commitTimeout().toMillis());
+          startTicker();
+          return stage("the registration of this member to commit", register());
+        });
+  }
+
+  private RaftServer buildServer(ClusterCommunicationService comm) {
+    Duration election = config.electionTimeout() != null ? config.electionTimeout()
+        : members.size() == 1 ? Duration.ofMillis(100) : Duration.ofMillis(500);
+    Duration heartbeat = config.heartbeatInterval() != null ? config.heartbeatInterval()
+        : members.size() == 1 ? Duration.ofMillis(50) : Duration.ofMillis(100);
+    return RaftServer.builder(self)
+        .withName(GROUP)
+        .withMembershipService(cluster.getMembershipService())
+        .withProtocol(new RaftServerCommunicator(GROUP, PROTOCOL, comm))
+        .withPrimitiveTypes(type)
+        .withHeartbeatInterval(heartbeat) // first: Atomix checks election > heartbeat on each call
+        .withElectionTimeout(election)
+        .withSessionTimeout(config.sessionTimeout())
+        .withStorage(RaftStorage.builder()
+            .withPrefix(GROUP)
+            .withDirectory(config.dataDir().resolve("raft").toFile())
+            .withStorageLevel(StorageLevel.DISK)
+            .withFlushOnCommit(true)
+            .withMaxSegmentSize(config.segmentBytes())
+            .withMaxEntrySize(16 * 1024 * 1024)
+            .withNamespace(RaftNamespaces.RAFT_STORAGE)
+            .build())
+        .build();
+  }
+
+  private CompletableFuture<Void> openSessions() {
+    List<CompletableFuture<SessionClient>> opening = new ArrayList<>();
+    for (int i = 0; i < config.sessions(); i++) {
+      SessionClient session = client.sessionBuilder(GROUP, type, new ServiceConfig())
+          .withMinTimeout(config.sessionTimeout())
+          .build();
+      opening.add(session.connect());
+    }
+    return stage("Raft sessions to open", CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new)))
+        .thenRun(() -> opening.forEach(f -> sessions.add(f.join())));
+  }
+
+  private CompletableFuture<Void> register() {
+    String value = "raft=" + peerUrl(self) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
+    return batcher.submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true))
+        .thenAccept(event -> log.debug("registered {} at index {}", config.name(), event.index()));
+  }
+
+  /** The leader appends an empty command when a TTL is due, so expiry is prompt on an idle cluster. */
+  private void startTicker() {
+    ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "etcd-ttl-ticker-" + config.name());
+      t.setDaemon(true);
+      return t;
+    });
+    long period = config.tickInterval().toMillis();
+    tickTask = ticker.scheduleWithFixedDelay(() -> {
+      try {
+        if (isLeader()) {
+          Optional<Instant> next = store.nextExpiration();
+          if (next.isPresent() && !next.get().isAfter(Instant.now())) {
+            batcher.tick();
+          }
+        }
+      } catch (RuntimeException e) {
+        log.debug("tick failed", e);
+      }
+    }, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public CompletableFuture<Event> submit(WriteOp op) {
+    WriteBatcher b = batcher;
+    if (b == null) {
+      return CompletableFuture.failedFuture(new NotLeaderException(leader().orElse(null)));
+    }
+    return b.submit(op);
+  }
+
+  @Override
+  public String name() {
+    return config.name();
+  }
+
+  @Override
+  public MemberInfo self() {
+    return new MemberInfo(config.name(), peerUrl(self), clientUrl);
+  }
+
+  @Override
+  public EtcdStore store() {
+    return store;
+  }
+
+  @Override
+  public boolean isLeader() {
+    RaftServer s = server;
+    return s != null && s.isRunning() && s.isLeader();
+  }
+
+  @Override
+  public Optional<MemberInfo> leader() {
+    RaftServer s = server;
+    if (s == null) {
+      return Optional.empty();
+    }
+    RaftMember leader = s.cluster().getLeader();
+    if (leader == null) {
+      return Optional.empty();
+    }
+    return Optional.of(info(leader.memberId()));
+  }
+
+  @Override
+  public List<MemberInfo> members() {
+    List<MemberInfo> result = new ArrayList<>(members.size());
+    for (MemberId member : members) {
+      result.add(info(member));
+    }
+    return result;
+  }
+
+  @Override
+  public Instant startTime() {
+    return startTime;
+  }
+
+  private MemberInfo info(MemberId member) {
+    if (member.equals(self)) {
+      return self();
+    }
+    MemberInfo known = registry().get(peerUrl(member));
+    return known != null ? known : new MemberInfo(member.id(), peerUrl(member), null);
+  }
+
+  /** Peer URL → member, parsed from {@code /_etcd/machines}; re-read only when the store changed. */
+  private Map<String, MemberInfo> registry() {
+    long index = store.index();
+    if (index == registryIndex) {
+      return registry;
+    }
+    Map<String, MemberInfo> parsed = new HashMap<>();
+    try {
+      GetResult machines = store.get(MACHINES);
+      if (machines.isDirectory()) {
+        for (Event child : machines.children()) {
+          if (child.action() == Action.GET && !child.dir() && child.value() != null) {
+            String name = child.key().substring(MACHINES.length() + 1);
+            Map<String, String> fields = parseForm(child.value());
+            String raft = fields.get("raft");
+            if (raft != null) {
+              parsed.put(raft, new MemberInfo(name, raft, fields.get("etcd")));
+            }
+          }
+        }
+      }
+    } catch (StoreException e) {
+      // no registrations yet
+    }
+    registry = Map.copyOf(parsed);
+    registryIndex = index;
+    return registry;
+  }
+
+  private static Map<String, String> parseForm(String value) {
+    Map<String, String> fields = new HashMap<>();
+    for (String pair : value.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        fields.put(pair.substring(0, eq), pair.substring(eq + 1));
+      }
+    }
+    return fields;
+  }
+
+  private static String peerUrl(MemberId member) {
+    return "http://" + member.id();
+  }
+
+  static String[] splitHostPort(String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      throw new IllegalArgumentException("expected host:port, got " + address);
+    }
+    return new String[] {address.substring(0, colon), address.substring(colon + 1)};
+  }
+
+  /** Names what a start step waits for, so a failed or timed-out start says what it was waiting for. */
+  private <T> CompletableFuture<T> stage(String waitingFor, CompletableFuture<T> step) {
+    return step.handle((value, error) -> {
+      if (error != null) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            ? error.getCause() : error;
+        throw new java.util.concurrent.CompletionException(
+            new IllegalStateException("node " + config.name() + " failed while waiting for " + waitingFor + ": " + cause, cause));
+      }
+      currentStep = waitingFor;
+      return value;
+    });
+  }
+
+  private volatile String currentStep = "peer messaging";
+
+  /** What the start sequence is waiting for right now (for a timeout message). */
+  public String waitingFor() {
+    return currentStep;
+  }
+
+  /** Stops everything this node started, in reverse order; waits at most a few seconds in total. */
+  @Override
+  public void close() {
+    if (tickTask != null) {
+      tickTask.cancel(false);
+    }
+    if (ticker != null) {
+      ticker.shutdownNow();
+    }
+    if (batcher != null) {
+      batcher.close();
+    }
+    quietly(client == null ? null : client.close(), 2);
+    quietly(server == null || !server.isRunning() ? null : server.shutdown(), 3);
+    quietly(cluster == null ? null : cluster.stop(), 5);
+  }
+
+  private static void quietly(CompletableFuture<?> future, int seconds) {
+    if (future == null) {
+      return;
+    }
+    try {
+      future.get(seconds, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      log.debug("close step failed", e);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package org.etcdjvm.embedded.internal.raft;
+
+import io.atomix.primitive.operation.PrimitiveOperation;
+import io.atomix.primitive.session.SessionClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.etcdjvm.embedded.internal.store.Event;
+import org.etcdjvm.embedded.internal.store.SetOp;
+import org.etcdjvm.embedded.internal.store.StoreException;
+import org.etcdjvm.embedded.internal.store.WriteCodec;
+import org.etcdjvm.embedded.internal.store.WriteOp;
+
+/**
+ * Group commit: concurrent writes are packed into one Raft command.
+ *
+ * <p>Each Raft session has at most one command in flight — Atomix parks every later command of a
+ * session behind a late one for up to 5 s otherwise (atomix/atomix#1088). Writes that arrive while
+ * every session is busy wait in the queue and leave together in the next command, so throughput
+ * grows with load instead of collapsing. A small pool of sessions lets the next batch be appended
+ * while the previous one is being committed.
+ *
+ * <p>Thread-safe; never blocks the caller.
+ */
+final class WriteBatcher {
+  private static final int MAX_BATCH_CHARS = 2 * 1024 * 1024;
+
+  private record Pending(WriteOp op, CompletableFuture<Event> result) {}
+
+  private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
+  private final Queue<SessionClient> idle = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean tickRequested = new AtomicBoolean();
+  private final int maxOps;
+  private final long commitTimeoutMillis;
+  private volatile boolean closed;
+
+  WriteBatcher(List<SessionClient> sessions, int maxOps, long commitTimeoutMillis) {
+    this.idle.addAll(sessions);
+    this.maxOps = maxOps;
+    this.commitTimeoutMillis = commitTimeoutMillis;
+  }
+
+  /** Queues one write; the future completes with its event or fails (see {@link Replica#submit}). */
+  CompletableFuture<Event> submit(WriteOp op) {
+    CompletableFuture<Event> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new IllegalStateException("node is closed"));
+      return result;
+    }
+    queue.add(new Pending(op, result));
+    drain();
+    return result.orTimeout(commitTimeoutMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Asks for an empty command, which only advances the replicated clock so that due TTLs expire
+   * on an otherwise idle cluster. Coalesces with any batch that is sent anyway.
+   */
+  void tick() {
+    if (tickRequested.compareAndSet(false, true)) {
+      drain();
+    }
+  }
+
+  boolean hasCommandInFlight(int sessionCount) {
+    return idle.size() < sessionCount;
+  }
+
+  void close() {
+    closed = true;
+    Pending p;
+    while ((p = queue.poll()) != null) {
+      p.result.completeExceptionally(new IllegalStateException("node is closed"));
+    }
+  }
+
+  private void drain() {
+    while (true) {
+      if (queue.isEmpty() && !tickRequested.get()) {
+        return;
+      }
+      SessionClient session = idle.poll();
+      if (session == null) {
+        return; // a completing command calls drain() again
+      }
+      List<Pending> batch = takeBatch();
+      if (batch.isEmpty() && !tickRequested.getAndSet(false)) {
+        idle.add(session);
+        continue; // someone else took the work; re-check for work that raced in
+      }
+      tickRequested.set(false);
+      send(session, batch);
+    }
+  }
+
+  private List<Pending> takeBatch() {
+    List<Pending> batch = new ArrayList<>(Math.min(maxOps, 64));
+    long chars = 0;
+    Pending p;
+    while (batch.size() < maxOps && (p = queue.peek()) != null) {
+      long size = sizeOf(p.op);
+      if (!batch.isEmpty() && chars + size > MAX_BATCH_CHARS) {
+        break;
+      }
+      if (queue.poll() == null) {
+        break;
+      }
+      batch.add(p);
+      chars += size;
+    }
+    return batch;
+  }
+
+  private static long sizeOf(WriteOp op) {
+    long size = op.key().length() + 16;
+    if (op instanceof SetOp set) {
+      size += set.value() == null ? 0 : set.value().length();
+      size += set.prevValue() == null ? 0 : set.prevValue().length();
+    }
+    return size;
+  }
+
+  private void send(SessionClient session, List<Pending> batch) {
+    List<WriteOp> ops = new ArrayList<>(batch.size());
+    for (Pending p : batch) {
+      ops.add(p.op);
+    }
+    byte[] command = WriteCodec.encodeOps(ops);
+    CompletableFuture<byte[]> sent;
+    try {
+      sent = session.execute(PrimitiveOperation.operation(EtcdStateMachine.APPLY, command));
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    sent.whenComplete((bytes, error) -> {
+      idle.add(session);
+      if (error != null) {
+        for (Pending p : batch) {
+          p.result.completeExceptionally(error);
+        }
+      } else {
+        complete(batch, bytes);
+      }
+      drain();
+    });
+  }
+
+  private static void complete(List<Pending> batch, byte[] bytes) {
+    List<Object> outcomes = WriteCodec.decodeOutcomes(bytes);
+    for (int i = 0; i < batch.size(); i++) {
+      Object outcome = outcomes.get(i);
+      CompletableFuture<Event> result = batch.get(i).result;
+      if (outcome instanceof Event event) {
+        result.complete(event);
+      } else {
+        result.completeExceptionally((StoreException) outcome);
+      }
+    }
+  }
+}

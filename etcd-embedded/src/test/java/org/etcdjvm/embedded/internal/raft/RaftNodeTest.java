@@ -1,0 +1,97 @@
+package org.etcdjvm.embedded.internal.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.etcdjvm.embedded.internal.store.Action;
+import org.etcdjvm.embedded.internal.store.DeleteOp;
+import org.etcdjvm.embedded.internal.store.EtcdError;
+import org.etcdjvm.embedded.internal.store.Event;
+import org.etcdjvm.embedded.internal.store.SetOp;
+import org.etcdjvm.embedded.internal.store.StoreException;
+import org.etcdjvm.embedded.internal.store.StoreLimits;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Starts real single-member Raft groups (Atomix messaging on a free loopback port, log on disk). */
+class RaftNodeTest {
+  @TempDir Path dir;
+
+  private static RaftNode node(Path dataDir, String peerAddress) {
+    return new RaftNode(new RaftConfig("n1", dataDir, peerAddress, List.of(), null, null,
+        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50), 2, 256,
+        1024 * 1024, StoreLimits.defaults()));
+  }
+
+  private static String freeAddress() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return "127.0.0.1:" + s.getLocalPort();
+    }
+  }
+
+  @Test
+  void writesAreAppliedToTheLocalReplicaAndSurviveARestart() throws Exception {
+    String address = freeAddress();
+    long lastIndex;
+    try (RaftNode node = node(dir, address)) {
+      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      assertThat(node.isLeader()).isTrue();
+      assertThat(node.leader()).map(MemberInfo::clientUrl).contains("http://127.0.0.1:4001");
+
+      Event set = node.submit(new SetOp("/message", "Hello", null, null, false)).get(5, TimeUnit.SECONDS);
+      assertThat(set.action()).isEqualTo(Action.SET);
+      assertThat(set.newKey()).isTrue();
+      assertThat(node.store().get("/message").node().value()).isEqualTo("Hello");
+
+      List<CompletableFuture<Event>> many = new ArrayList<>();
+      for (int i = 0; i < 2000; i++) {
+        many.add(node.submit(new SetOp("/k/" + i, "v" + i, null, null, false)));
+      }
+      CompletableFuture.allOf(many.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+      assertThat(many.stream().map(CompletableFuture::join).map(Event::index).distinct()).hasSize(2000);
+
+      assertThatThrownBy(() -> node.submit(new DeleteOp("/missing", false)).get(5, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause().isInstanceOfSatisfying(StoreException.class,
+              e -> assertThat(e.error()).isEqualTo(EtcdError.KEY_NOT_FOUND));
+      lastIndex = node.store().index();
+    }
+
+    try (RaftNode again = node(dir, address)) {
+      again.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      assertThat(again.store().get("/message").node().value()).isEqualTo("Hello");
+      assertThat(again.store().get("/k").children()).hasSize(2000);
+      assertThat(again.store().index()).isGreaterThan(lastIndex); // + the new registration
+    }
+  }
+
+  @Test
+  void aTtlKeyExpiresPromptlyOnAnIdleNode() throws Exception {
+    try (RaftNode node = node(dir, freeAddress())) {
+      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      CompletableFuture<Event> expired = new CompletableFuture<>();
+      node.store().watches().watch("/foo", 0, expired::complete);
+      node.submit(new SetOp("/foo", "bar", null, Instant.now().plusSeconds(1), false)).get(5, TimeUnit.SECONDS);
+      Event event = expired.get(5, TimeUnit.SECONDS);
+      // the watch fired for the set first; wait for the expiry
+      if (event.action() == Action.SET) {
+        CompletableFuture<Event> next = new CompletableFuture<>();
+        node.store().watches().watch("/foo", event.index() + 1, next::complete);
+        event = next.get(5, TimeUnit.SECONDS);
+      }
+      assertThat(event.action()).isEqualTo(Action.DELETE);
+      assertThat(event.prevValue()).isEqualTo("bar");
+      assertThat(event.expiration()).isNotNull();
+      assertThat(Duration.between(event.expiration(), Instant.now())).isLessThan(Duration.ofMillis(700));
+    }
+  }
+}
