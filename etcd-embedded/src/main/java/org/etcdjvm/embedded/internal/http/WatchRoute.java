@@ -80,7 +80,7 @@ final class WatchRoute {
    *     simply waits), or -1 when {@code text} is missing or not such a number
    */
   static long parseIndex(String text) {
-    if (text == null || text.isEmpty() || text.length() > 20) {
+    if (text == null || text.isEmpty()) {
       return -1;
     }
     for (int i = 0; i < text.length(); i++) {

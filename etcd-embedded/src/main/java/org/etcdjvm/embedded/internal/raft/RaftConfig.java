@@ -16,7 +16,9 @@ import org.etcdjvm.embedded.internal.store.StoreLimits;
  * @param tickInterval  how often the leader checks for due TTLs
  * @param sessions      Raft sessions carrying writes, each with at most one batch in flight
  * @param maxBatchOps   writes per Raft command at most
- * @param segmentBytes  size of a log segment; compaction frees whole segments
+ * @param segmentBytes  size of a log segment; compaction frees whole segments. A Raft entry (one
+ *                      batch) is at most half of it, capped at 8 MiB, and must hold the largest
+ *                      single write (key + value limits), so keep it at 8 MiB or more in production
  */
 public record RaftConfig(
     String name,

@@ -129,7 +129,8 @@ public final class RaftNode implements Replica, AutoCloseable {
         })
         .thenCompose(v -> openSessions())
         .thenCompose(v -> {
-          batcher = new WriteBatcher(sessions, config.maxBatchOps(), config.commitTimeout().toMillis());
+          batcher = new WriteBatcher(sessions, config.maxBatchOps(), maxEntryBytes() / 3 - 4096,
+              config.commitTimeout().toMillis());
           startTicker();
           return stage("the registration of this member to commit", register());
         });
@@ -154,10 +155,15 @@ public final class RaftNode implements Replica, AutoCloseable {
             .withStorageLevel(StorageLevel.DISK)
             .withFlushOnCommit(true)
             .withMaxSegmentSize(config.segmentBytes())
-            .withMaxEntrySize(16 * 1024 * 1024)
+            .withMaxEntrySize(maxEntryBytes())
             .withNamespace(RaftNamespaces.RAFT_STORAGE)
             .build())
         .build();
+  }
+
+  /** Largest Raft entry (one batch); Atomix needs it to fit in a log segment. */
+  private int maxEntryBytes() {
+    return Math.min(8 * 1024 * 1024, config.segmentBytes() / 2);
   }
 
   private CompletableFuture<Void> openSessions() {
@@ -336,6 +342,14 @@ public final class RaftNode implements Replica, AutoCloseable {
   /** What the start sequence is waiting for right now (for a timeout message). */
   public String waitingFor() {
     return currentStep;
+  }
+
+  /**
+   * Snapshots the store and drops the log segments the snapshot covers, now rather than on
+   * Atomix's own schedule (every 10 s, once a segment is full).
+   */
+  public CompletableFuture<Void> compact() {
+    return server.compact();
   }
 
   /** Stops everything this node started, in reverse order; waits at most a few seconds in total. */

@@ -27,20 +27,25 @@ import org.etcdjvm.embedded.internal.store.WriteOp;
  * <p>Thread-safe; never blocks the caller.
  */
 final class WriteBatcher {
-  private static final int MAX_BATCH_CHARS = 2 * 1024 * 1024;
-
   private record Pending(WriteOp op, CompletableFuture<Event> result) {}
 
   private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
   private final Queue<SessionClient> idle = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean tickRequested = new AtomicBoolean();
   private final int maxOps;
+  private final long maxBatchChars;
   private final long commitTimeoutMillis;
   private volatile boolean closed;
 
-  WriteBatcher(List<SessionClient> sessions, int maxOps, long commitTimeoutMillis) {
+  /**
+   * @param maxBatchChars a batch stops growing at this many UTF-16 chars of keys and values (a
+   *     char is at most 3 UTF-8 bytes, so a third of the Raft entry limit always fits); a single
+   *     write is always sent, whatever its size
+   */
+  WriteBatcher(List<SessionClient> sessions, int maxOps, long maxBatchChars, long commitTimeoutMillis) {
     this.idle.addAll(sessions);
     this.maxOps = maxOps;
+    this.maxBatchChars = maxBatchChars;
     this.commitTimeoutMillis = commitTimeoutMillis;
   }
 
@@ -103,7 +108,7 @@ final class WriteBatcher {
     Pending p;
     while (batch.size() < maxOps && (p = queue.peek()) != null) {
       long size = sizeOf(p.op);
-      if (!batch.isEmpty() && chars + size > MAX_BATCH_CHARS) {
+      if (!batch.isEmpty() && chars + size > maxBatchChars) {
         break;
       }
       if (queue.poll() == null) {

@@ -27,9 +27,50 @@ class RaftNodeTest {
   @TempDir Path dir;
 
   private static RaftNode node(Path dataDir, String peerAddress) {
+    return node(dataDir, peerAddress, 1024 * 1024);
+  }
+
+  private static RaftNode node(Path dataDir, String peerAddress, int segmentBytes) {
     return new RaftNode(new RaftConfig("n1", dataDir, peerAddress, List.of(), null, null,
         Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50), 2, 256,
-        1024 * 1024, StoreLimits.defaults()));
+        segmentBytes, StoreLimits.defaults()));
+  }
+
+  private static long logBytes(Path dataDir) throws Exception {
+    try (var files = java.nio.file.Files.walk(dataDir.resolve("raft"))) {
+      return files.filter(p -> p.getFileName().toString().endsWith(".log"))
+          .mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
+  @Test
+  void aSnapshotBoundsTheLogAndARestartRecoversFromIt() throws Exception {
+    String address = freeAddress();
+    String big = "x".repeat(10_000);
+    long before;
+    try (RaftNode node = node(dir, address, 4 * 1024 * 1024)) {
+      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      for (int round = 0; round < 12; round++) {
+        List<CompletableFuture<Event>> writes = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+          writes.add(node.submit(new SetOp("/big/" + i, big + round, null, null, false)));
+        }
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+      }
+      node.submit(new SetOp("/ttl", "soon", null, Instant.now().plusSeconds(60), false)).get(5, TimeUnit.SECONDS);
+      before = logBytes(dir);
+      assertThat(before).isGreaterThan(12 * 1_000_000L);
+      node.compact().get(30, TimeUnit.SECONDS);
+      assertThat(logBytes(dir)).isLessThan(before / 2);
+      assertThat(java.nio.file.Files.list(dir.resolve("raft")).map(p -> p.getFileName().toString()))
+          .anyMatch(name -> name.endsWith(".snapshot"));
+    }
+    try (RaftNode again = node(dir, address, 4 * 1024 * 1024)) {
+      again.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      assertThat(again.store().get("/big").children()).hasSize(100)
+          .allSatisfy(e -> assertThat(e.value()).isEqualTo(big + 11));
+      assertThat(again.store().get("/ttl").node().expiration()).isNotNull();
+    }
   }
 
   private static String freeAddress() throws Exception {

@@ -1,0 +1,39 @@
+package org.etcdjvm.embedded.internal.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class HttpConfigTest {
+
+  @Test
+  void defaults() {
+    HttpConfig config = HttpConfig.of("127.0.0.1", 4001);
+    assertThat(config.maxBodyBytes()).isEqualTo(2 * 1024 * 1024);
+    assertThat(config.maxConnections()).isEqualTo(10_000);
+    assertThat(config.idleTimeout()).isEqualTo(Duration.ofMinutes(5));
+  }
+
+  @Test
+  void withersChangeOneSetting() {
+    HttpConfig config = HttpConfig.of("0.0.0.0", 0)
+        .withMaxBodyBytes(10)
+        .withMaxConnections(2)
+        .withIdleTimeout(Duration.ZERO);
+    assertThat(config).isEqualTo(new HttpConfig("0.0.0.0", 0, 10, 2, Duration.ZERO));
+  }
+
+  @Test
+  void nonsenseIsRejectedEagerly() {
+    assertThatThrownBy(() -> HttpConfig.of("127.0.0.1", -1)).hasMessage("port out of range: -1");
+    assertThatThrownBy(() -> HttpConfig.of("127.0.0.1", 65_536)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> HttpConfig.of(" ", 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> HttpConfig.of(null, 1)).hasMessage("host == null");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).withMaxBodyBytes(0)).hasMessage("maxBodyBytes < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).withMaxConnections(0)).hasMessage("maxConnections < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).withIdleTimeout(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+}
