@@ -36,7 +36,7 @@ final class Exchange<T> {
   private final RequestSpec spec;
   private final ResponseReader<T> reader;
   private final long deadlineNanos;
-  private final Set<HttpUrl> failed = new HashSet<>(4);
+  private Set<HttpUrl> failed = Set.of(); // allocated on the first failure
   private List<HttpUrl> redirectChain;
   private HttpUrl base;
   private SentMarker marker;
@@ -161,6 +161,7 @@ final class Exchange<T> {
       failures = e;
     }
     transport.endpointFailed(base);
+    if (failed.isEmpty()) failed = new HashSet<>(4);
     failed.add(base);
     HttpUrl next = transport.endpoints().next(failed);
     if (next == null) throw failures;

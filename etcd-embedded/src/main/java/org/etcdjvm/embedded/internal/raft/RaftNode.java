@@ -111,19 +111,23 @@ public final class RaftNode implements Replica, AutoCloseable {
 
     return stage("peer messaging on " + config.peerAddress(), cluster.start())
         .thenCompose(v -> {
+          // Between servers (append, vote, heartbeat) a short timeout detects a dead peer quickly.
           ClusterCommunicationService comm = new BoundedTimeoutCommunicationService(
               cluster.getCommunicationService(), config.requestTimeout());
           server = buildServer(comm);
           server.addRoleChangeListener(role -> log.debug("{} is now {}", config.name(), role));
           server.cluster().addLeaderElectionListener(m -> log.debug("leader elected: {}", m.memberId()));
-          return stage("a Raft leader among " + members, server.bootstrap(members)).thenApply(s -> comm);
+          return stage("a Raft leader among " + members, server.bootstrap(members)).thenApply(s -> null);
         })
-        .thenCompose(comm -> {
+        .thenCompose(v -> {
           client = RaftClient.builder()
               .withClientId(config.name())
               .withPartitionId(PartitionId.from(GROUP, 1))
               .withMemberId(self)
-              .withProtocol(new RaftClientCommunicator(GROUP, PROTOCOL, comm))
+              // A command's reply waits for its commit (fsync, replication), which may take longer
+              // under load; a dead leader is still noticed at once through the closed connection.
+              .withProtocol(new RaftClientCommunicator(GROUP, PROTOCOL, new BoundedTimeoutCommunicationService(
+                  cluster.getCommunicationService(), config.requestTimeout().multipliedBy(3))))
               .build();
           return stage("a Raft client connection", client.connect(members));
         })
