@@ -66,7 +66,7 @@ public final class EtcdNode implements Closeable {
     StoreLimits limits = new StoreLimits(config.maxKeyBytes, config.maxValueBytes, config.historySize, config.maxWatchers);
     this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peers,
         config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
-        config.commitTimeout, Duration.ofMillis(50), 2, 256, 32 * 1024 * 1024, limits));
+        config.commitTimeout, Duration.ofMillis(50), 1, 256, 32 * 1024 * 1024, limits));
     String[] client = splitHostPort(config.clientAddress);
     this.http = new V1HttpServer(raft, HttpConfig.of(client[0], Integer.parseInt(client[1]))
         .withMaxBodyBytes(config.maxBodyBytes)

@@ -21,8 +21,9 @@ import org.etcdjvm.embedded.internal.store.WriteOp;
  * <p>Each Raft session has at most one command in flight — Atomix parks every later command of a
  * session behind a late one for up to 5 s otherwise (atomix/atomix#1088). Writes that arrive while
  * every session is busy wait in the queue and leave together in the next command, so throughput
- * grows with load instead of collapsing. A small pool of sessions lets the next batch be appended
- * while the previous one is being committed.
+ * grows with load instead of collapsing. It can spread batches over several sessions, but one is
+ * the default: on Atomix 3.1.12 two or more sessions writing at full speed still stalled for 5 s
+ * now and then, while one session with batching reached ~30 000 writes/s in-process.
  *
  * <p>Thread-safe; never blocks the caller.
  */

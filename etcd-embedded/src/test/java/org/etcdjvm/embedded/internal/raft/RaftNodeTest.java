@@ -32,7 +32,7 @@ class RaftNodeTest {
 
   private static RaftNode node(Path dataDir, String peerAddress, int segmentBytes) {
     return new RaftNode(new RaftConfig("n1", dataDir, peerAddress, List.of(), null, null,
-        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50), 2, 256,
+        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50), 1, 256,
         segmentBytes, StoreLimits.defaults()));
   }
 
