@@ -47,9 +47,9 @@ import org.etcdjvm.client.internal.Transport;
  *       missing {@code Location} fails with {@link java.net.ProtocolException}; the write was not
  *       applied.
  *   <li>A write moves to another endpoint only if it provably never left (connection refused,
- *       unknown host, connect timeout). Once it may have arrived, a failure is reported as {@link
- *       WriteOutcomeUnknownException} and the write is never re-sent: OkHttp's own retry is off
- *       for writes.
+ *       unknown host, connect timeout). Once it may have arrived, a failure (or a 5xx answer other
+ *       than "no leader") is reported as {@link WriteOutcomeUnknownException} and the write is
+ *       never re-sent: OkHttp's own retry is off for writes.
  *   <li>With {@link Builder#autoSync} (the default) the member list is read from {@code
  *       /v1/machines} in the background on first use and after each failover; the first machine
  *       is the leader. {@link #machines()} refreshes it on demand.
@@ -73,6 +73,7 @@ public final class EtcdClient implements Closeable {
     this.transport = transport;
   }
 
+  /** A builder with every default: see {@link Builder}. */
   public static Builder builder() {
     return new Builder();
   }
@@ -239,10 +240,12 @@ public final class EtcdClient implements Closeable {
     }
 
     /**
-     * The executor that runs OkHttp's asynchronous calls and long-polls (the dispatcher's executor).
-     * Default: a cached pool of daemon threads created and shut down by the client. One passed
-     * here is never shut down. It must not limit concurrency below the number of watches, since
-     * each in-flight long-poll holds a thread.
+     * The executor behind the client's dispatchers: it runs {@code sendAsync()} calls and watch
+     * long-polls (only the long-polls if an {@link #okHttpClient} is given, whose dispatcher runs
+     * the rest). Default: a cached pool of daemon threads, created and shut down by the client
+     * (or, with an {@code okHttpClient}, that client's executor). One passed here is never shut
+     * down. It must not cap threads below the number of watches plus concurrent async calls:
+     * each in-flight call, long-polls included, holds a thread.
      */
     public Builder executorService(ExecutorService executor) {
       this.executorService = Objects.requireNonNull(executor, "executor == null");
@@ -303,6 +306,7 @@ public final class EtcdClient implements Closeable {
       return this;
     }
 
+    /** A new client; it makes no network call until the first request. */
     public EtcdClient build() {
       Moshi m = moshi != null ? moshi : new Moshi.Builder().build();
       return new EtcdClient(new Transport(endpoints, okHttpClient, executorService, callbackExecutor,

@@ -38,7 +38,8 @@ public class EtcdRequest<T> {
    *
    * @throws EtcdException etcd answered with an error object (a typed subclass for the common codes)
    * @throws WriteOutcomeUnknownException a write was sent and then the connection failed, or the
-   *     server answered with a 5xx; it was not re-sent
+   *     server answered with a 5xx other than "no leader" (such as a commit timeout); it was not
+   *     re-sent
    * @throws java.net.ProtocolException a redirect loop, too many redirects, a redirect without
    *     {@code Location}, an unexpected status or a malformed body
    * @throws IOException no endpoint could be reached (the last failure, earlier ones suppressed), or

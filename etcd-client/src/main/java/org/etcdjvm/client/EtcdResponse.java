@@ -91,10 +91,12 @@ public final class EtcdResponse {
     return index;
   }
 
+  /** A builder initialised with this response's fields. */
   public Builder newBuilder() {
     return new Builder(this);
   }
 
+  /** An empty builder; {@code action} and {@code key} must be set before {@code build()}. */
   public static Builder builder() {
     return new Builder();
   }
@@ -155,11 +157,13 @@ public final class EtcdResponse {
       this.index = response.index;
     }
 
+    /** Required. */
     public Builder action(String action) {
       this.action = Objects.requireNonNull(action, "action == null");
       return this;
     }
 
+    /** Required. */
     public Builder key(String key) {
       this.key = Objects.requireNonNull(key, "key == null");
       return this;
@@ -177,11 +181,13 @@ public final class EtcdResponse {
       return this;
     }
 
+    /** Default false. */
     public Builder newKey(boolean newKey) {
       this.newKey = newKey;
       return this;
     }
 
+    /** Default false. */
     public Builder dir(boolean dir) {
       this.dir = dir;
       return this;
@@ -200,12 +206,14 @@ public final class EtcdResponse {
       return this;
     }
 
+    /** Default 0; must not be negative. */
     public Builder index(long index) {
       if (index < 0) throw new IllegalArgumentException("index < 0: " + index);
       this.index = index;
       return this;
     }
 
+    /** @throws NullPointerException if {@code action} or {@code key} is unset */
     public EtcdResponse build() {
       return new EtcdResponse(this);
     }

@@ -8,6 +8,7 @@ package org.etcdjvm.client;
  * set, so a gap is never silent.
  */
 public final class IndexClearedException extends EtcdException {
+  /** Usually made by {@link EtcdException#of}; public for tests and fakes. */
   public IndexClearedException(String errorMessage, String cause, long index) {
     super(EVENT_INDEX_CLEARED, errorMessage, cause, index);
   }

@@ -57,6 +57,7 @@ public interface Watch extends Closeable {
   /** The index the next long-poll asks for: one past the last event seen; 0 before the first. */
   long nextIndex();
 
+  /** True once {@link #close()} was called on this watch or on its client. */
   boolean isClosed();
 
   /** Stops watching: cancels the outstanding long-poll and sends no further request. */

@@ -30,12 +30,14 @@ public final class WatchEvent {
   private final EtcdResponse response;
   private final Instant receivedAt;
 
+  /** Made by a watch; public for tests and fakes. */
   public WatchEvent(Type type, EtcdResponse response, Instant receivedAt) {
     this.type = Objects.requireNonNull(type, "type == null");
     this.response = Objects.requireNonNull(response, "response == null");
     this.receivedAt = Objects.requireNonNull(receivedAt, "receivedAt == null");
   }
 
+  /** Set, delete or expiry. */
   public Type type() {
     return type;
   }

@@ -19,6 +19,7 @@ public final class WatchResync {
   private final long missedFrom;
   private final long oldestAvailable;
 
+  /** Made by a watch; public for tests and fakes. */
   public WatchResync(List<EtcdResponse> entries, long index, long missedFrom, long oldestAvailable) {
     this.entries = List.copyOf(Objects.requireNonNull(entries, "entries == null"));
     this.index = index;

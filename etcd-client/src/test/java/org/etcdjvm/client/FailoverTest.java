@@ -115,11 +115,22 @@ class FailoverTest {
   }
 
   @Test void writeWithoutLeaderIsTypedErrorAndNotResent() {
-    a.enqueue(error(500, 300, "Raft Internal Error", null));
+    a.enqueue(error(500, 300, "Raft Internal Error", "no leader"));
     try (EtcdClient etcd = client(a, b).build()) {
       assertThatThrownBy(() -> etcd.set("/k", "v").send())
           .isInstanceOf(EtcdException.class)
           .satisfies(e -> assertThat(((EtcdException) e).errorCode()).isEqualTo(EtcdException.RAFT_INTERNAL));
+      assertThat(b.getRequestCount()).isZero();
+    }
+  }
+
+  @Test void writeCommitTimeoutIsOutcomeUnknownAndNotResent() {
+    a.enqueue(error(500, 300, "Raft Internal Error", "timed out waiting for commit (outcome unknown)"));
+    try (EtcdClient etcd = client(a, b).build()) {
+      assertThatThrownBy(() -> etcd.set("/k", "v").send())
+          .isInstanceOf(WriteOutcomeUnknownException.class)
+          .hasCauseInstanceOf(EtcdException.class)
+          .hasMessageContaining("timed out waiting for commit");
       assertThat(b.getRequestCount()).isZero();
     }
   }

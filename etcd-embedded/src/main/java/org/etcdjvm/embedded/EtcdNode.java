@@ -107,19 +107,32 @@ public final class EtcdNode implements Closeable {
           return this;
         });
     started = future.orTimeout(config.startTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .handle((node, error) -> {
-          if (error == null) {
-            return node;
-          }
-          Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-          close();
-          if (cause instanceof TimeoutException) {
-            throw new CompletionException(new IllegalStateException("node " + config.name + " did not start within "
-                + config.startTimeout.toMillis() + " ms: still waiting for " + raft.waitingFor(), cause));
-          }
-          throw new CompletionException(cause);
-        });
+        .handle((node, error) -> error == null ? CompletableFuture.completedFuture(node) : cleanUpAndFail(error))
+        .thenCompose(f -> f);
     return started;
+  }
+
+  /**
+   * Releases what a failed start opened, then fails. The cleanup runs on a thread of its own: the
+   * failure may be reported on an Atomix thread that stopping Atomix would wait for.
+   */
+  private CompletableFuture<EtcdNode> cleanUpAndFail(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    Throwable reported = cause instanceof TimeoutException
+        ? new IllegalStateException("node " + config.name + " did not start within " + config.startTimeout.toMillis()
+            + " ms: still waiting for " + raft.waitingFor(), cause)
+        : cause;
+    CompletableFuture<EtcdNode> failed = new CompletableFuture<>();
+    Thread cleanup = new Thread(() -> {
+      try {
+        close();
+      } finally {
+        failed.completeExceptionally(reported);
+      }
+    }, "etcd-node-" + config.name + "-cleanup");
+    cleanup.setDaemon(true);
+    cleanup.start();
+    return failed;
   }
 
   /** The URL clients use, e.g. {@code http://127.0.0.1:4001}. Known once {@link #start()} has bound the port. */

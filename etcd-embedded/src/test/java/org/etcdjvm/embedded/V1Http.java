@@ -45,6 +45,34 @@ final class V1Http {
     return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE());
   }
 
+  /** {@code curl -L URL -X METHOD}: no body. */
+  HttpResponse<String> method(String method, String path) {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).method(method, HttpRequest.BodyPublishers.noBody()));
+  }
+
+  /** A POST with this exact body and {@code Content-Type} (none when {@code contentType} is null). */
+  HttpResponse<String> postBody(String path, String contentType, byte[] body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    return send(b);
+  }
+
+  /** A form POST whose body is already encoded. */
+  HttpResponse<String> postEncoded(String path, String encodedForm) {
+    return postBody(path, "application/x-www-form-urlencoded", encodedForm.getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  /** A form POST that does not wait: for watches with {@code index=N}. */
+  CompletableFuture<HttpResponse<String>> postAsync(String path, String... formPairs) {
+    return client.sendAsync(HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form(formPairs))).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   HttpResponse<String> send(HttpRequest.Builder request) {
     try {
       return client.send(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());

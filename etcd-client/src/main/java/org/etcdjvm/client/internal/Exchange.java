@@ -109,7 +109,14 @@ final class Exchange<T> {
         throw allFailed;
       }
     }
-    if (error != null) throw error;
+    if (error != null) {
+      if (spec.write && code >= 500 && !isNoLeader(error)) {
+        // e.g. "timed out waiting for commit (outcome unknown)": the write may still be applied.
+        throw new WriteOutcomeUnknownException(spec.method, response.request().url().toString(),
+            error.getMessage(), error);
+      }
+      throw error;
+    }
     String body = EtcdJson.bodySnippet(response);
     if (code >= 500) {
       throw new WriteOutcomeUnknownException(spec.method, response.request().url().toString(),
@@ -117,6 +124,16 @@ final class Exchange<T> {
     }
     throw new ProtocolException("Unexpected HTTP " + code + " " + response.message() + " from "
         + where + (body.isEmpty() ? "" : ": " + body));
+  }
+
+  /**
+   * Error 300 with cause "no leader" (or, as etcd 0.1 sent it, no cause): the node refused the
+   * write before proposing it, so it was certainly not applied.
+   */
+  private static boolean isNoLeader(EtcdException error) {
+    String cause = error.cause();
+    return error.errorCode() == EtcdException.RAFT_INTERNAL
+        && (cause == null || cause.toLowerCase(java.util.Locale.ROOT).contains("no leader"));
   }
 
   private Request redirect(Response response) throws IOException {

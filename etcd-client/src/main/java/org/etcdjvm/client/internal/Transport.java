@@ -72,17 +72,17 @@ public final class Transport {
     this.watchTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, watchTimeout.toMillis());
 
     OkHttpClient base;
-    ExecutorService watchExecutor;
+    ExecutorService executor; // runs the watch dispatcher, and the normal one if we create it
     if (userClient != null) {
       base = userClient;
       ownedExecutor = null;
       ownedDispatcher = null;
       ownedPool = null;
-      watchExecutor = userExecutor != null ? userExecutor : userClient.dispatcher().executorService();
+      executor = userExecutor != null ? userExecutor : userClient.dispatcher().executorService();
     } else {
       ownedExecutor = userExecutor == null ? newDaemonExecutor() : null;
-      watchExecutor = userExecutor != null ? userExecutor : ownedExecutor;
-      ownedDispatcher = new Dispatcher(watchExecutor);
+      executor = userExecutor != null ? userExecutor : ownedExecutor;
+      ownedDispatcher = new Dispatcher(executor);
       ownedDispatcher.setMaxRequestsPerHost(64);
       ownedDispatcher.setMaxRequests(256);
       ownedPool = new ConnectionPool();
@@ -101,11 +101,12 @@ public final class Transport {
         .retryOnConnectionFailure(false)
         .addNetworkInterceptor(SentMarker.INTERCEPTOR)
         .build();
-    watchDispatcher = new Dispatcher(watchExecutor);
+    watchDispatcher = new Dispatcher(executor);
     watchDispatcher.setMaxRequests(Integer.MAX_VALUE);
     watchDispatcher.setMaxRequestsPerHost(Integer.MAX_VALUE);
     watchClient = readClient.newBuilder()
         .dispatcher(watchDispatcher)
+        .callTimeout(Duration.ZERO) // a long-poll is bounded by its own read timeout only
         .addInterceptor(LongPoll.INTERCEPTOR)
         .addNetworkInterceptor(SentMarker.INTERCEPTOR)
         .build();

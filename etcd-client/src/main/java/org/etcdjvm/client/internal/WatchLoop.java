@@ -1,8 +1,8 @@
 package org.etcdjvm.client.internal;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.System.Logger.Level;
-import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -59,7 +59,8 @@ public final class WatchLoop implements Watch {
   private final SerialDelivery delivery;
   private final CompletableFuture<Watch> started = new CompletableFuture<>();
 
-  // Guarded by "this"; only one request is outstanding, so contention is nil.
+  /** Guards the fields below; only one request is outstanding, so contention is nil. */
+  private final Object lock = new Object();
   private Phase phase;
   private long nextIndex;
   private IndexClearedException cleared;
@@ -94,7 +95,7 @@ public final class WatchLoop implements Watch {
 
   /** Starts watching; the future completes once the starting index is known (or the first try failed). */
   public CompletableFuture<Watch> start(long fromIndex) {
-    synchronized (this) {
+    synchronized (lock) {
       if (fromIndex > 0) {
         nextIndex = fromIndex;
         phase = Phase.POLL;
@@ -112,8 +113,10 @@ public final class WatchLoop implements Watch {
     return prefix;
   }
 
-  @Override public synchronized long nextIndex() {
-    return nextIndex;
+  @Override public long nextIndex() {
+    synchronized (lock) {
+      return nextIndex;
+    }
   }
 
   @Override public boolean isClosed() {
@@ -134,7 +137,7 @@ public final class WatchLoop implements Watch {
   private void step() {
     if (closed) return;
     Phase current;
-    synchronized (this) {
+    synchronized (lock) {
       current = phase;
     }
     switch (current) {
@@ -148,7 +151,7 @@ public final class WatchLoop implements Watch {
   private void poll() {
     HttpUrl base = transport.endpoints().forRead();
     long index;
-    synchronized (this) {
+    synchronized (lock) {
       index = nextIndex;
     }
     SentMarker marker = new SentMarker();
@@ -205,9 +208,9 @@ public final class WatchLoop implements Watch {
 
     @Override public void onFailure(Call c, IOException e) {
       if (closed || c.isCanceled()) return;
-      if (marker.sent && e instanceof SocketTimeoutException) {
+      if (marker.sent && e instanceof InterruptedIOException) {
         // Connected, and no event within the poll timeout: ask again from the same index.
-        synchronized (WatchLoop.this) {
+        synchronized (lock) {
           failureStreak = 0;
         }
         step();
@@ -219,7 +222,7 @@ public final class WatchLoop implements Watch {
 
   private void onEvent(EtcdResponse event) {
     Instant receivedAt = Instant.now();
-    synchronized (this) {
+    synchronized (lock) {
       failureStreak = 0;
       emptyStreak = 0;
       if (nextIndex > 0 && event.index() < nextIndex) {
@@ -238,7 +241,7 @@ public final class WatchLoop implements Watch {
 
   private void onEmpty() {
     int empties;
-    synchronized (this) {
+    synchronized (lock) {
       failureStreak = 0;
       empties = ++emptyStreak;
     }
@@ -247,7 +250,7 @@ public final class WatchLoop implements Watch {
   }
 
   private void onCleared(IndexClearedException error) {
-    synchronized (this) {
+    synchronized (lock) {
       cleared = error;
       phase = Phase.RESYNC;
     }
@@ -274,7 +277,7 @@ public final class WatchLoop implements Watch {
       if (resync) {
         resynced(snapshot);
       } else {
-        synchronized (this) {
+        synchronized (lock) {
           nextIndex = snapshot.index > 0 ? snapshot.index + 1 : 0;
           phase = Phase.POLL;
         }
@@ -287,7 +290,7 @@ public final class WatchLoop implements Watch {
   private void resynced(Snapshot snapshot) {
     WatchResync resync;
     IndexClearedException error;
-    synchronized (this) {
+    synchronized (lock) {
       error = cleared;
       long oldest = error.oldestIndex();
       resync = new WatchResync(snapshot.entries, snapshot.index, nextIndex, oldest);
@@ -332,7 +335,7 @@ public final class WatchLoop implements Watch {
   private void failed(Throwable error, HttpUrl endpoint) {
     if (closed) return;
     int streak;
-    synchronized (this) {
+    synchronized (lock) {
       streak = ++failureStreak;
     }
     if (endpoint != null) transport.endpointFailed(endpoint);

@@ -14,7 +14,8 @@ import io.netty.handler.codec.http.HttpUtil;
  * a client still sending its body then often sees a reset, never the 413. Here the oversized request
  * becomes an {@link OversizedRequest} that {@link HttpConnection} answers in turn (keeping pipelined
  * responses in order), the aggregator throws away the rest of the body, and a client that sent
- * {@code Expect: 100-continue} gets the 413 instead of the go-ahead, so it never sends the body.
+ * {@code Expect: 100-continue} gets the 413 instead of the go-ahead, so it never sends the body, and
+ * with {@code Connection: close}, since the stream then holds no body for the decoder to skip.
  */
 final class BodySizeLimit extends HttpObjectAggregator {
 
@@ -33,6 +34,10 @@ final class BodySizeLimit extends HttpObjectAggregator {
 
   @Override
   protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-    ctx.fireChannelRead(new OversizedRequest(oversized.protocolVersion(), HttpUtil.isKeepAlive(oversized)));
+    // Expect is still set only when newContinueResponse above refused the go-ahead: that client will
+    // not send the body, so the decoder would take its next request for the body and the connection
+    // would hang. Answer with Connection: close instead (a body sent anyway is discarded meanwhile).
+    boolean keepAlive = HttpUtil.isKeepAlive(oversized) && !HttpUtil.is100ContinueExpected(oversized);
+    ctx.fireChannelRead(new OversizedRequest(oversized.protocolVersion(), keepAlive));
   }
 }

@@ -17,6 +17,11 @@ import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
 import io.atomix.protocols.raft.storage.RaftStorage;
 import io.atomix.storage.StorageLevel;
 import io.atomix.utils.serializer.Serializer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -56,7 +62,14 @@ public final class RaftNode implements Replica, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
   private static final String GROUP = "etcd";
   private static final String MACHINES = "/_etcd/machines";
-  private static final Serializer PROTOCOL = Serializer.using(RaftNamespaces.RAFT_PROTOCOL);
+
+  /**
+   * Atomix's Raft serializer, built on first use: its class initialization fails without the
+   * {@code --add-opens} flags, and building a node must not (start() reports the flags instead).
+   */
+  private static final class Protocol {
+    static final Serializer SERIALIZER = Serializer.using(RaftNamespaces.RAFT_PROTOCOL);
+  }
 
   private final RaftConfig config;
   private final EtcdStore store;
@@ -96,6 +109,70 @@ public final class RaftNode implements Replica, AutoCloseable {
    */
   public CompletableFuture<Void> start(String clientUrl) {
     this.clientUrl = clientUrl;
+    return step("the data directory " + config.dataDir(), () -> {
+          prepareDataDir();
+          checkPeerAddressFree();
+          return CompletableFuture.completedFuture(null);
+        })
+        .thenCompose(v -> step("peer messaging on " + config.peerAddress(), this::startMessaging))
+        .thenCompose(v -> step("the Raft log in " + config.dataDir().resolve("raft"), () -> {
+          // Between servers (append, vote, heartbeat) a short timeout detects a dead peer quickly.
+          server = buildServer(new BoundedTimeoutCommunicationService(
+              cluster.getCommunicationService(), config.requestTimeout()));
+          server.addRoleChangeListener(role -> log.debug("{} is now {}", config.name(), role));
+          server.cluster().addLeaderElectionListener(m -> log.debug("leader elected: {}", m.memberId()));
+          return CompletableFuture.completedFuture(null);
+        }))
+        .thenCompose(v -> step("a Raft leader among " + members, () -> server.bootstrap(members)))
+        .thenCompose(v -> step("a Raft client connection", () -> {
+          client = RaftClient.builder()
+              .withClientId(config.name())
+              .withPartitionId(PartitionId.from(GROUP, 1))
+              .withMemberId(self)
+              // A command's reply waits for its commit (fsync, replication), which may take longer
+              // under load; a dead leader is still noticed at once through the closed connection.
+              .withProtocol(new RaftClientCommunicator(GROUP, Protocol.SERIALIZER, new BoundedTimeoutCommunicationService(
+                  cluster.getCommunicationService(), config.requestTimeout().multipliedBy(3))))
+              .build();
+          return client.connect(members);
+        }))
+        .thenCompose(v -> step("Raft sessions to open", this::openSessions))
+        .thenCompose(v -> step("the registration of this member to commit", () -> {
+          batcher = new WriteBatcher(sessions, config.maxBatchOps(), maxEntryBytes() / 3 - 4096,
+              config.commitTimeout().toMillis());
+          startTicker();
+          return register();
+        }))
+        .thenRun(() -> currentStep = "nothing (started)");
+  }
+
+  private void prepareDataDir() {
+    Path raftDir = config.dataDir().resolve("raft");
+    try {
+      Files.createDirectories(raftDir);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("cannot use data directory " + config.dataDir() + ": " + e, e);
+    }
+    if (!Files.isWritable(raftDir)) {
+      throw new IllegalStateException("data directory " + raftDir + " is not writable");
+    }
+  }
+
+  /**
+   * Atomix leaks its messaging threads when it fails to bind, so a taken peer port is caught here
+   * first, with a message that names it.
+   */
+  private void checkPeerAddressFree() {
+    String[] hostPort = splitHostPort(config.peerAddress());
+    try (ServerSocket probe = new ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])));
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot listen for Raft peers on " + config.peerAddress() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private CompletableFuture<Void> startMessaging() {
     List<Node> nodes = new ArrayList<>();
     for (MemberId member : members) {
       nodes.add(Node.builder().withId(member.id()).withAddress(member.id()).build());
@@ -108,36 +185,7 @@ public final class RaftNode implements Replica, AutoCloseable {
         .withMessagingInterface(hostPort[0])
         .withMembershipProvider(BootstrapDiscoveryProvider.builder().withNodes(nodes).build())
         .build();
-
-    return stage("peer messaging on " + config.peerAddress(), cluster.start())
-        .thenCompose(v -> {
-          // Between servers (append, vote, heartbeat) a short timeout detects a dead peer quickly.
-          ClusterCommunicationService comm = new BoundedTimeoutCommunicationService(
-              cluster.getCommunicationService(), config.requestTimeout());
-          server = buildServer(comm);
-          server.addRoleChangeListener(role -> log.debug("{} is now {}", config.name(), role));
-          server.cluster().addLeaderElectionListener(m -> log.debug("leader elected: {}", m.memberId()));
-          return stage("a Raft leader among " + members, server.bootstrap(members)).thenApply(s -> null);
-        })
-        .thenCompose(v -> {
-          client = RaftClient.builder()
-              .withClientId(config.name())
-              .withPartitionId(PartitionId.from(GROUP, 1))
-              .withMemberId(self)
-              // A command's reply waits for its commit (fsync, replication), which may take longer
-              // under load; a dead leader is still noticed at once through the closed connection.
-              .withProtocol(new RaftClientCommunicator(GROUP, PROTOCOL, new BoundedTimeoutCommunicationService(
-                  cluster.getCommunicationService(), config.requestTimeout().multipliedBy(3))))
-              .build();
-          return stage("a Raft client connection", client.connect(members));
-        })
-        .thenCompose(v -> openSessions())
-        .thenCompose(v -> {
-          batcher = new WriteBatcher(sessions, config.maxBatchOps(), maxEntryBytes() / 3 - 4096,
-              config.commitTimeout().toMillis());
-          startTicker();
-          return stage("the registration of this member to commit", register());
-        });
+    return cluster.start();
   }
 
   private RaftServer buildServer(ClusterCommunicationService comm) {
@@ -148,7 +196,7 @@ public final class RaftNode implements Replica, AutoCloseable {
     return RaftServer.builder(self)
         .withName(GROUP)
         .withMembershipService(cluster.getMembershipService())
-        .withProtocol(new RaftServerCommunicator(GROUP, PROTOCOL, comm))
+        .withProtocol(new RaftServerCommunicator(GROUP, Protocol.SERIALIZER, comm))
         .withPrimitiveTypes(type)
         .withHeartbeatInterval(heartbeat) // first: Atomix checks election > heartbeat on each call
         .withElectionTimeout(election)
@@ -181,7 +229,7 @@ public final class RaftNode implements Replica, AutoCloseable {
           .build();
       opening.add(session.connect());
     }
-    return stage("Raft sessions to open", CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new)))
+    return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new))
         .thenRun(() -> opening.forEach(f -> sessions.add(f.join())));
   }
 
@@ -330,21 +378,29 @@ public final class RaftNode implements Replica, AutoCloseable {
     return new String[] {address.substring(0, colon), address.substring(colon + 1)};
   }
 
-  /** Names what a start step waits for, so a failed or timed-out start says what it was waiting for. */
-  private <T> CompletableFuture<T> stage(String waitingFor, CompletableFuture<T> step) {
-    return step.handle((value, error) -> {
+  /**
+   * Runs one start step: records what the node now waits for (for a start-timeout message), and
+   * turns any failure, synchronous or not, into one that names the step.
+   */
+  private <T> CompletableFuture<T> step(String waitingFor, java.util.function.Supplier<CompletableFuture<T>> action) {
+    currentStep = waitingFor;
+    CompletableFuture<T> running;
+    try {
+      running = action.get();
+    } catch (RuntimeException e) {
+      running = CompletableFuture.failedFuture(e);
+    }
+    return running.handle((value, error) -> {
       if (error != null) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-            ? error.getCause() : error;
-        throw new java.util.concurrent.CompletionException(
-            new IllegalStateException("node " + config.name() + " failed while waiting for " + waitingFor + ": " + cause, cause));
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        throw new CompletionException(new IllegalStateException(
+            "node " + config.name() + " failed while waiting for " + waitingFor + ": " + cause.getMessage(), cause));
       }
-      currentStep = waitingFor;
       return value;
     });
   }
 
-  private volatile String currentStep = "peer messaging";
+  private volatile String currentStep = "nothing (not started)";
 
   /** What the start sequence is waiting for right now (for a timeout message). */
   public String waitingFor() {
@@ -372,8 +428,36 @@ public final class RaftNode implements Replica, AutoCloseable {
       batcher.close();
     }
     quietly(client == null ? null : client.close(), 2);
-    quietly(server == null || !server.isRunning() ? null : server.shutdown(), 3);
+    if (server != null) {
+      quietly(server.isRunning() ? server.shutdown() : stopUnstarted(server), 3);
+    }
     quietly(cluster == null ? null : cluster.stop(), 5);
+  }
+
+  /**
+   * A server whose bootstrap never completed (no leader within the start timeout) keeps electing
+   * and polling, and Atomix's {@code shutdown()} refuses it ("Server not running"). Its context is
+   * stopped directly, the way {@code shutdown()} would have: the one reflective access in this
+   * code base, on the failure path only.
+   */
+  private static CompletableFuture<Void> stopUnstarted(RaftServer server) {
+    CompletableFuture<Void> stopped = new CompletableFuture<>();
+    try {
+      java.lang.reflect.Field field = io.atomix.protocols.raft.impl.DefaultRaftServer.class.getDeclaredField("context");
+      field.setAccessible(true);
+      io.atomix.protocols.raft.impl.RaftContext context = (io.atomix.protocols.raft.impl.RaftContext) field.get(server);
+      context.getThreadContext().execute(() -> {
+        try {
+          context.transition(RaftServer.Role.INACTIVE);
+        } finally {
+          stopped.complete(null);
+        }
+      });
+      return stopped.whenComplete((v, e) -> context.close());
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.debug("could not stop a Raft server that never started", e);
+      return CompletableFuture.completedFuture(null);
+    }
   }
 
   private static void quietly(CompletableFuture<?> future, int seconds) {
