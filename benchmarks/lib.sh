@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for run.sh and startup.sh (sourced, not executed).
 # Everything here talks to 127.0.0.1 only, and every loop has a deadline.
 
@@ -31,10 +32,15 @@ ensure_tools() {
 # a group leader), so stopping the group also stops whatever it spawned.
 BENCH_PGIDS=()
 
+# Niceness for the servers and wrk (run.sh --nice, exported as BENCH_NICE): on a
+# machine shared with other work, a negative value (root only) keeps that work from
+# taking the cores away in the middle of a case.
+BENCH_NICE=${BENCH_NICE:-0}
+
 # start_bg LOGFILE COMMAND-STRING  -> sets BG_PID
 start_bg() {
   local logfile=$1; shift
-  setsid bash -c "exec $*" >"$logfile" 2>&1 </dev/null &
+  setsid nice -n "$BENCH_NICE" bash -c "exec $*" >"$logfile" 2>&1 </dev/null &
   BG_PID=$!
   BENCH_PGIDS+=("$BG_PID")
 }
@@ -73,7 +79,7 @@ free_port() {
   while [ "$p" -lt "$end" ]; do
     if [[ $BENCH_USED_PORTS != *" $p "* ]] && ! port_in_use "$p"; then
       BENCH_USED_PORTS+="$p "
-      FREE_PORT=$p; return 0
+      FREE_PORT=$p; export FREE_PORT; return 0
     fi
     p=$(( p + 1 ))
   done
@@ -139,13 +145,13 @@ machine_busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; 
 
 # group_ticks PGID... -> utime+stime of the live processes in those process groups
 group_ticks() {
-  local want=" $* " f s rest total=0
+  local groups=" $* " f s rest total=0 a
   for f in /proc/[0-9]*/stat; do
-    s=$(<"$f") 2>/dev/null || continue
+    { s=$(<"$f"); } 2>/dev/null || continue
     rest=${s##*) }                      # fields from 3 (state) on; comm may hold spaces
     read -r -a a <<<"$rest"
     # a[0]=state a[1]=ppid a[2]=pgrp ... a[11]=utime a[12]=stime
-    [[ $want == *" ${a[2]} "* ]] && total=$(( total + a[11] + a[12] ))
+    [[ $groups == *" ${a[2]} "* ]] && total=$(( total + a[11] + a[12] ))
   done
   echo "$total"
 }

@@ -4,14 +4,17 @@
 #
 #   benchmarks/run.sh                                  # etcd only
 #   benchmarks/run.sh --ours http://127.0.0.1:4001     # plus an already-running node
-#   benchmarks/run.sh --ours-cmd 'bin/etcd-node --port {PORT} --data-dir {DIR}'
+#   benchmarks/run.sh --ours-cmd 'bin/etcd-node -n n0 -d {DIR} -c 127.0.0.1:{PORT} -s 127.0.0.1:{PEER_PORT}'
 #
 # Options (defaults in brackets):
 #   --ours URL           base URL of a running etcdjvm node (no path)
 #   --ours-cmd CMD       start etcdjvm with CMD; {PORT} = free client port on 127.0.0.1,
 #                        {PEER_PORT} = a second free port, {DIR} = fresh empty directory;
-#                        with --nodes 3 also {I} (0,1,2) and {PEERS} (all peer addresses,
-#                        "127.0.0.1:P0,127.0.0.1:P1,127.0.0.1:P2"). Stopped at exit.
+#                        with --nodes 3 also {I} (0,1,2), {PEERS} (all peer addresses,
+#                        "127.0.0.1:P0,127.0.0.1:P1,127.0.0.1:P2") and {OTHER_PEERS} (all
+#                        but this node's). Stopped at exit. E.g. for bin/etcd-node:
+#                        'bin/etcd-node -n n{I} -d {DIR} -c 127.0.0.1:{PORT} -s 127.0.0.1:{PEER_PORT}'
+#                        (with --nodes 3 add: -C {OTHER_PEERS})
 #   --ours-prefix P      key URL prefix of ours [/v1/keys]
 #   --ours-method M      write method for ours, PUT or POST [PUT]
 #   --etcd / --no-etcd   run etcd (default) or not
@@ -19,23 +22,27 @@
 #   --duration S         measured seconds per case [10]
 #   --warmup S           warm-up seconds per case, discarded [2]
 #   --connections LIST   comma list [1,16,64]
-#   --cases LIST         any of get,put,put-distinct,put-ttl [all four]
+#   --cases LIST         comma list, run in the order given [get,put,put-ttl,put-distinct]
+#                        (put-distinct last: the keys it leaves make every later
+#                        snapshot of the store slower)
 #   --threads N          most wrk threads (a case uses min(conns, N)) [2]
 #   --startup-runs N     start -> first write measurements per server, 0 = skip [3]
 #   --max-noise PCT      re-run a case when other processes used more than PCT % of
 #                        the machine's CPU during it (other sessions, builds) [10]
 #   --retries N          at most N re-runs per case for noise; the quietest run is kept [2]
 #   --quiet-wait S       before a re-run, wait up to S s for the others to go quiet [20]
+#   --nice N             run the servers and wrk at niceness N, e.g. -10 on a machine
+#                        shared with builds (negative needs root) [0]
 #   --out FILE           also write the report to FILE
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 
 OURS_URL=""; OURS_CMD=""; OURS_PREFIX=/v1/keys; OURS_METHOD=PUT
 ETCD=1; NODES=1; DURATION=10; WARMUP=2; CONNS=1,16,64
-CASES=get,put,put-distinct,put-ttl; MAX_THREADS=2; STARTUP_RUNS=3; OUT=""; MAX_NOISE=10; RETRIES=2; QUIET_WAIT=20
+CASES=get,put,put-ttl,put-distinct; MAX_THREADS=2; STARTUP_RUNS=3; OUT=""; MAX_NOISE=10; RETRIES=2; QUIET_WAIT=20
 while [ $# -gt 0 ]; do
   case $1 in
     --ours)          OURS_URL=${2%/}; shift 2 ;;
@@ -55,6 +62,7 @@ while [ $# -gt 0 ]; do
     --max-noise)     MAX_NOISE=$2; shift 2 ;;
     --retries)       RETRIES=$2; shift 2 ;;
     --quiet-wait)    QUIET_WAIT=$2; shift 2 ;;
+    --nice)          BENCH_NICE=$2; shift 2 ;;
     -h|--help)       usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
@@ -68,6 +76,8 @@ isnum "$STARTUP_RUNS" || die "--startup-runs must be a number"
 isnum "$MAX_NOISE" || die "--max-noise must be a whole percentage"
 isnum "$RETRIES" && [ "$RETRIES" -le 5 ] || die "--retries must be 0..5"
 isnum "$QUIET_WAIT" && [ "$QUIET_WAIT" -le 300 ] || die "--quiet-wait must be 0..300"
+[[ $BENCH_NICE =~ ^-?[0-9]+$ && $BENCH_NICE -ge -20 && $BENCH_NICE -le 19 ]] || die "--nice must be -20..19"
+export BENCH_NICE
 case $NODES in 1|3) ;; *) die "--nodes must be 1 or 3" ;; esac
 case $OURS_METHOD in PUT|POST) ;; *) die "--ours-method must be PUT or POST" ;; esac
 [ -n "$OURS_URL" ] && [ -n "$OURS_CMD" ] && die "give --ours or --ours-cmd, not both"
@@ -106,7 +116,7 @@ if [ "$STARTUP_RUNS" -gt 0 ] && [ "$NODES" = 1 ]; then
   fi
   if [ -n "$OURS_CMD" ]; then
     log "etcdjvm: start -> first successful write, $STARTUP_RUNS runs"
-    out=$("$HERE/startup.sh" --cmd "$OURS_CMD" --prefix "$OURS_PREFIX" --probe put --runs "$STARTUP_RUNS") \
+    out=$("$HERE/startup.sh" --cmd "$OURS_CMD" --prefix "$OURS_PREFIX" --method "$OURS_METHOD" --probe put --runs "$STARTUP_RUNS") \
       || die "startup.sh --cmd '$OURS_CMD' failed"
     STARTUP_OURS=$(startup_line <<<"$out")
   fi
@@ -144,7 +154,7 @@ start_etcd() {
 }
 
 start_ours() {
-  local i ports=() pports=() peers="" cmd url deadline res code
+  local i ports=() pports=() peers="" others cmd url deadline res code
   for i in $(seq 0 $((NODES - 1))); do
     free_port 24001; ports+=("$FREE_PORT"); free_port 24101; pports+=("$FREE_PORT")
     peers+="${peers:+,}$BENCH_HOST:${pports[$i]}"
@@ -153,6 +163,8 @@ start_ours() {
     mkdir -p "$TMP/ours$i"
     cmd=${OURS_CMD//\{PORT\}/${ports[$i]}}; cmd=${cmd//\{PEER_PORT\}/${pports[$i]}}
     cmd=${cmd//\{DIR\}/$TMP/ours$i}; cmd=${cmd//\{I\}/$i}; cmd=${cmd//\{PEERS\}/$peers}
+    others=$(tr ',' '\n' <<<"$peers" | grep -vx "$BENCH_HOST:${pports[$i]}" | paste -sd, -)
+    cmd=${cmd//\{OTHER_PEERS\}/$others}
     log "etcdjvm node $i: $cmd"
     start_bg "$TMP/ours$i.log" "$cmd"; OURS_PGIDS+=("$BG_PID")
   done
@@ -236,7 +248,7 @@ wrk_once() {
     put-distinct) script=put_distinct.lua ;;
   esac
   threads=$(( conns < MAX_THREADS ? conns : MAX_THREADS ))
-  BENCH_METHOD=$T_METHOD BENCH_TTL=$ttl timeout $(( secs + 30 )) \
+  BENCH_METHOD=$T_METHOD BENCH_TTL=$ttl nice -n "$BENCH_NICE" timeout $(( secs + 30 )) \
     wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s -s "$HERE/wrk/$script" "$url" >"$logf" 2>&1
   echo "wrk exit code: $?" >>"$logf"
   times >"$TMP/wrk-times"   # CPU of wrk: this subshell's children (not in a pipe: that forks)
@@ -351,7 +363,7 @@ report() {
   echo "- etcd: $( [ "$ETCD" = 1 ] && echo "$(etcd_version) (v2 API via --enable-v2, ${NODES} node(s))" || echo "not run")"
   echo "- etcdjvm: $( [ -n "$OURS_URL" ] && echo "$OURS_URL$OURS_PREFIX, ${NODES} node(s), writes with $OURS_METHOD, /version: $OURS_VERSION" || echo "not run")"
   [ -n "$OURS_CMD" ] && echo "- etcdjvm command: \`$OURS_CMD\`"
-  echo "- load: wrk $(wrk_version), threads = min(conns, $MAX_THREADS), ${DURATION}s per case after a ${WARMUP}s warm-up, loopback, keep-alive"
+  echo "- load: wrk $(wrk_version), threads = min(conns, $MAX_THREADS), ${DURATION}s per case after a ${WARMUP}s warm-up, loopback, keep-alive, servers and wrk at niceness $BENCH_NICE"
   if [ "$NODES" = 1 ] && [ "$STARTUP_RUNS" -gt 0 ]; then
     echo "- start -> first successful write: etcd $STARTUP_ETCD; etcdjvm $STARTUP_OURS"
   fi
