@@ -283,6 +283,9 @@ run_case() {
   RPS[$key]=FAILED; P50[$key]="-"; P99[$key]="-"
   if ! preflight "$target" "$kase" "$url"; then
     printf '\n!!!! FAILED: %s %s c=%s: the preflight request did not get a 2xx answer (see above)\n\n' "$target" "$kase" "$conns" >&2
+    if [ "$target" = ours ] && [ -f "$TMP/ours0.log" ]; then
+      echo "last lines of the etcdjvm node's log:" >&2; tail -20 "$TMP/ours0.log" >&2
+    fi
     EXIT_CODE=1; return
   fi
   if [ "$WARMUP" -gt 0 ]; then

@@ -80,7 +80,7 @@ public final class EtcdClient implements Closeable {
 
   /** Sets {@code key} to {@code value} (which must not be empty: etcd v1 cannot store ""). */
   public SetRequest set(String key, String value) {
-    return new SetRequest(transport, Keys.segments(key, "key"), checkValue(value, "value"), null, 0, 0);
+    return new SetRequest(transport, transport.segments(key, "key"), checkValue(value, "value"), null, 0, 0);
   }
 
   /**
@@ -105,7 +105,7 @@ public final class EtcdClient implements Closeable {
    */
   public SetRequest compareAndSet(String key, String prevValue, String value) {
     Objects.requireNonNull(prevValue, "prevValue == null");
-    return new SetRequest(transport, Keys.segments(key, "key"), checkValue(value, "value"), prevValue, 0, 0);
+    return new SetRequest(transport, transport.segments(key, "key"), checkValue(value, "value"), prevValue, 0, 0);
   }
 
   /**
@@ -113,12 +113,12 @@ public final class EtcdClient implements Closeable {
    * Fails with {@link CompareFailedException} if it exists. With a TTL this is a simple lock.
    */
   public SetRequest create(String key, String value) {
-    return new SetRequest(transport, Keys.segments(key, "key"), checkValue(value, "value"), "", 0, 0);
+    return new SetRequest(transport, transport.segments(key, "key"), checkValue(value, "value"), "", 0, 0);
   }
 
   /** Reads {@code key}; see {@link GetRequest} for typed values and missing keys. */
   public GetRequest<EtcdResponse> get(String key) {
-    return GetRequest.of(transport, Keys.segments(key, "key"));
+    return GetRequest.of(transport, transport.segments(key, "key"));
   }
 
   /** Reads {@code key} on the calling thread; null if it does not exist. */
@@ -132,7 +132,7 @@ public final class EtcdClient implements Closeable {
    * KeyNotFoundException}, as is a missing key.
    */
   public EtcdRequest<EtcdResponse> delete(String key) {
-    return new EtcdRequest<>(transport, RequestSpec.write("DELETE", Keys.segments(key, "key"), null),
+    return new EtcdRequest<>(transport, RequestSpec.write("DELETE", transport.segments(key, "key"), null),
         EtcdJson::readObject, null);
   }
 
@@ -142,7 +142,7 @@ public final class EtcdClient implements Closeable {
    * holds just that file. A missing directory is {@link KeyNotFoundException}.
    */
   public EtcdRequest<List<EtcdResponse>> list(String key) {
-    return new EtcdRequest<>(transport, RequestSpec.read("keys", Keys.segments(key, "key")),
+    return new EtcdRequest<>(transport, RequestSpec.read("keys", transport.segments(key, "key")),
         EtcdJson::readList, null);
   }
 
@@ -151,7 +151,7 @@ public final class EtcdClient implements Closeable {
    * for the delivery guarantees.
    */
   public Watch.Builder watch(String prefix) {
-    List<String> segments = Keys.segments(prefix, "prefix");
+    List<String> segments = transport.segments(prefix, "prefix");
     return new Watch.Builder(transport, Keys.normalized(segments), segments);
   }
 

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.etcdjvm.client.internal.EtcdJson;
-import org.etcdjvm.client.internal.Keys;
 import org.etcdjvm.client.internal.RequestSpec;
 import org.etcdjvm.client.internal.ResponseReader;
 import org.etcdjvm.client.internal.Transport;
@@ -34,9 +33,8 @@ public final class GetRequest<T> extends EtcdRequest<T> {
   }
 
   static GetRequest<EtcdResponse> of(Transport transport, List<String> segments) {
-    String key = Keys.normalized(segments);
     return new GetRequest<>(transport, segments, RequestSpec.read("keys", segments),
-        response -> EtcdJson.readFile(response, key));
+        response -> EtcdJson.readFile(response, segments));
   }
 
   /**
@@ -54,9 +52,8 @@ public final class GetRequest<T> extends EtcdRequest<T> {
   public <U> GetRequest<U> as(Type type) {
     Objects.requireNonNull(type, "type == null");
     JsonAdapter<U> adapter = transport.moshi().adapter(type);
-    String key = Keys.normalized(segments);
     ResponseReader<U> decode = response -> {
-      String value = EtcdJson.readFile(response, key).value();
+      String value = EtcdJson.readFile(response, segments).value();
       return value == null ? null : adapter.fromJson(value);
     };
     return new GetRequest<>(transport, segments, spec, decode);

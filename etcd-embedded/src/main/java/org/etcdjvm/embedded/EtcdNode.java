@@ -43,6 +43,16 @@ import org.slf4j.LoggerFactory;
  * and frees their ports; data stays in the data directory, and a node started again on it recovers
  * every acknowledged write.
  *
+ * <p><b>Clusters.</b> Give every member the same static member list: its own {@link
+ * Builder#peerAddress peer address} plus the others' in {@link Builder#peers peers} (etcd's
+ * {@code -s} and {@code -C}). Members are identified by peer address; names and client URLs are
+ * learned from {@code /_etcd/machines/<name>}, which each member writes when it starts. The first
+ * start of a group elects a leader as soon as a majority is up; {@code start()} of each member
+ * completes once its own registration is committed and its local replica has caught up to it.
+ * Writes sent to a follower get a 307 to the leader; reads and watches are served locally. A
+ * member restarted on its data directory rejoins and catches up; one started on an empty (wiped)
+ * directory rejoins as an empty member and receives the whole log (or a snapshot) from the leader.
+ *
  * <p><b>JVM flags.</b> Atomix's serializer (Kryo 4) needs {@code --add-opens
  * java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED}
  * on Java 17+. Without them, {@code start()} fails at once with a message naming them.
@@ -96,6 +106,7 @@ public final class EtcdNode implements Closeable {
           "etcd-embedded needs these JVM flags for Atomix's serializer: " + String.join(" ", missing)));
     }
     long begin = System.nanoTime();
+    RaftNode.prewarm();
     CompletableFuture<EtcdNode> future = http.start()
         .thenCompose(address -> {
           clientUrl = "http://" + hostForUrl(address) + ":" + address.getPort();

@@ -42,10 +42,10 @@ public final class EtcdJson {
   }
 
   /** The GET of a key that must be a file; a listing (array) means {@code key} is a directory. */
-  public static EtcdResponse readFile(Response response, String key) throws IOException, NotAFileException {
+  public static EtcdResponse readFile(Response response, List<String> segments) throws IOException, NotAFileException {
     try (JsonReader reader = JsonReader.of(response.body().source())) {
       if (reader.peek() == JsonReader.Token.BEGIN_ARRAY) {
-        throw new NotAFileException("Not A File", "get: " + key + " is a directory (use list)", 0);
+        throw new NotAFileException("Not A File", "get: " + Keys.normalized(segments) + " is a directory (use list)", 0);
       }
       return RESPONSE.fromJson(reader);
     } catch (JsonDataException e) {
@@ -124,6 +124,8 @@ public final class EtcdJson {
   }
 
   private static final class ResponseAdapter extends JsonAdapter<EtcdResponse> {
+    private static final String[] ACTION_NAMES = {"GET", "SET", "DELETE"};
+    private static final JsonReader.Options ACTIONS = JsonReader.Options.of(ACTION_NAMES);
     private static final JsonReader.Options FIELDS = JsonReader.Options.of(
         "action", "key", "dir", "prevValue", "value", "newKey", "expiration", "ttl", "index");
 
@@ -136,7 +138,7 @@ public final class EtcdJson {
       reader.beginObject();
       while (reader.hasNext()) {
         switch (reader.selectName(FIELDS)) {
-          case 0: builder.action(reader.nextString()); hasAction = true; break;
+          case 0: builder.action(readAction(reader)); hasAction = true; break;
           case 1: builder.key(reader.nextString()); hasKey = true; break;
           case 2: builder.dir(reader.nextBoolean()); break;
           case 3: builder.prevValue(nullableString(reader)); break;
@@ -155,6 +157,12 @@ public final class EtcdJson {
       }
       if (ttl == null && expiration != null) ttl = Duration.ZERO;
       return builder.expiration(expiration).ttl(ttl).build();
+    }
+
+    /** The action; the three v1 actions come from constants instead of a new String each time. */
+    private static String readAction(JsonReader reader) throws IOException {
+      int known = reader.selectString(ACTIONS);
+      return known >= 0 ? ACTION_NAMES[known] : reader.nextString();
     }
 
     private static Instant parseInstant(JsonReader reader) throws IOException {

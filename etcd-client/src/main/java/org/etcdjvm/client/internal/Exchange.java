@@ -54,7 +54,7 @@ final class Exchange<T> {
   Request first() {
     Endpoints endpoints = transport.endpoints();
     base = spec.write ? endpoints.forWrite() : endpoints.forRead();
-    return build(spec.url(base));
+    return requestOn(base);
   }
 
   T result() {
@@ -167,7 +167,7 @@ final class Exchange<T> {
     }
     if (spec.write) transport.endpoints().leaderFound(targetBase);
     base = targetBase;
-    return build(target);
+    return spec.write ? write(spec.newRequest(target)) : spec.newRequest(target).build();
   }
 
   private Request failover(IOException e) throws IOException {
@@ -184,16 +184,20 @@ final class Exchange<T> {
     if (next == null) throw failures;
     base = next;
     redirectChain = null;
-    return build(spec.url(next));
+    return requestOn(next);
   }
 
-  private Request build(HttpUrl url) {
-    Request.Builder builder = spec.newRequest(url);
-    if (spec.write) {
-      marker = new SentMarker();
-      builder.tag(SentMarker.class, marker);
-    }
-    return builder.build();
+  /** The request on {@code endpoint}: a read's is built once per key and endpoint and reused. */
+  private Request requestOn(HttpUrl endpoint) {
+    return spec.write
+        ? write(spec.newRequest(transport.url(endpoint, spec.api, spec.segments)))
+        : transport.readRequest(spec, endpoint);
+  }
+
+  /** Each attempt of a write carries a fresh {@link SentMarker}. */
+  private Request write(Request.Builder builder) {
+    marker = new SentMarker();
+    return builder.tag(SentMarker.class, marker).build();
   }
 
   private String chain(HttpUrl last) {

@@ -50,12 +50,6 @@ public final class RequestSpec {
     return method;
   }
 
-  HttpUrl url(HttpUrl base) {
-    return api.equals("machines")
-        ? base.newBuilder().query(null).fragment(null).addPathSegment("v1").addPathSegment("machines").build()
-        : Keys.url(base, api, segments);
-  }
-
   Request.Builder newRequest(HttpUrl url) {
     Request.Builder builder = new Request.Builder().url(url);
     if (body != null) {

@@ -52,6 +52,15 @@ public final class Transport {
   private final ConnectionPool ownedPool;
 
   private final Set<WatchLoop> watches = ConcurrentHashMap.newKeySet();
+  /**
+   * Request targets built recently. Building an {@link HttpUrl} (percent-encoding and re-decoding
+   * every segment) and a {@link Request} was the largest piece of the client's own CPU per call in
+   * the benchmark; applications use a small set of keys over and over, and a GET request is
+   * immutable, so it is built once. Cleared when full.
+   */
+  private final ConcurrentHashMap<TargetKey, Target> targets = new ConcurrentHashMap<>();
+  /** Keys as the application wrote them, parsed: the same key then yields the same segment list. */
+  private final ConcurrentHashMap<String, List<String>> parsedKeys = new ConcurrentHashMap<>();
   private final AtomicBoolean initialSync = new AtomicBoolean();
   private final AtomicBoolean syncing = new AtomicBoolean();
   private volatile boolean closed;
@@ -116,6 +125,59 @@ public final class Transport {
     // OkHttp's own default, but with daemon threads.
     return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
         new SynchronousQueue<>(), new DaemonThreadFactory("etcd-client"));
+  }
+
+  /**
+   * {@link Keys#segments}, cached: a key used again costs one lookup, and its segment list is
+   * the same instance, which makes the {@link #targets} lookup an identity comparison.
+   */
+  public List<String> segments(String key, String name) {
+    List<String> segments = key == null ? null : parsedKeys.get(key);
+    if (segments == null) {
+      segments = Keys.segments(key, name); // validates; throws for a bad key, which is not cached
+      if (parsedKeys.size() >= MAX_CACHED_TARGETS) parsedKeys.clear();
+      parsedKeys.put(key, segments);
+    }
+    return segments;
+  }
+
+  /** The GET request of the read {@code spec} on {@code base}, built once and cached. */
+  Request readRequest(RequestSpec spec, HttpUrl base) {
+    Target target = target(base, spec.api, spec.segments);
+    Request get = target.get;
+    if (get == null) target.get = get = spec.newRequest(target.url).build();
+    return get;
+  }
+
+  /** {@code base/v1/<api>/<segments>}, from the cache when possible. */
+  HttpUrl url(HttpUrl base, String api, List<String> segments) {
+    return target(base, api, segments).url;
+  }
+
+  private Target target(HttpUrl base, String api, List<String> segments) {
+    TargetKey key = new TargetKey(base, api, segments);
+    Target target = targets.get(key);
+    if (target == null) {
+      target = new Target(api.equals("machines")
+          ? base.newBuilder().query(null).fragment(null).addPathSegment("v1").addPathSegment("machines").build()
+          : Keys.url(base, api, segments));
+      if (targets.size() >= MAX_CACHED_TARGETS) targets.clear();
+      targets.put(key, target);
+    }
+    return target;
+  }
+
+  private static final int MAX_CACHED_TARGETS = 1024;
+
+  private record TargetKey(HttpUrl base, String api, List<String> segments) {}
+
+  private static final class Target {
+    final HttpUrl url;
+    volatile Request get; // built on first use
+
+    Target(HttpUrl url) {
+      this.url = url;
+    }
   }
 
   public Endpoints endpoints() {

@@ -156,7 +156,7 @@ public final class WatchLoop implements Watch {
     }
     SentMarker marker = new SentMarker();
     Request.Builder request = new Request.Builder()
-        .url(Keys.url(base, "watch", segments))
+        .url(transport.url(base, "watch", segments))
         .tag(LongPoll.class, longPoll)
         .tag(SentMarker.class, marker);
     if (index > 0) {

@@ -37,6 +37,13 @@ public final class EtcdNodeCommand implements Callable<Integer> {
       description = "comma-separated peer addresses of the other members (none: a single-member cluster)")
   List<String> peers = List.of();
 
+  /**
+   * For bin/etcd-node's class-data-sharing archive: start, answer one write and one read over HTTP,
+   * stop, exit. Not for users.
+   */
+  @Option(names = "--exit-when-ready", hidden = true)
+  boolean exitWhenReady;
+
   @Override
   public Integer call() throws Exception {
     EtcdNode.Builder builder = EtcdNode.builder()
@@ -59,9 +66,33 @@ public final class EtcdNodeCommand implements Callable<Integer> {
       System.err.println("etcd-node: " + e.getCause().getMessage());
       return 1;
     }
+    if (exitWhenReady) {
+      exercise(node.clientUrl());
+      node.close();
+      return 0;
+    }
     // EtcdNode logs the one "ready" line with the client URL.
     stopped.await();
     return 0;
+  }
+
+  /** One write, one read and one directory listing, so that the request path's classes get loaded. */
+  private static void exercise(String clientUrl) throws java.io.IOException {
+    for (String[] request : new String[][] {
+        {"PUT", "/v1/keys/_warmup/key", "value=1"}, {"GET", "/v1/keys/_warmup/key", null},
+        {"GET", "/v1/keys/_warmup", null}, {"GET", "/v1/machines", null}}) {
+      java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(clientUrl + request[1]).toURL()
+          .openConnection();
+      c.setRequestMethod(request[0]);
+      if (request[2] != null) {
+        c.setDoOutput(true);
+        c.setRequestProperty("Content-Type", "application/x-www-form-urlencoded");
+        c.getOutputStream().write(request[2].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      c.getResponseCode();
+      c.getInputStream().readAllBytes();
+      c.disconnect();
+    }
   }
 
   public static void main(String[] args) {
@@ -71,8 +102,8 @@ public final class EtcdNodeCommand implements Callable<Integer> {
       return 1;
     });
     int status = cli.execute(args);
-    if (status != 0) {
-      System.exit(status);
+    if (status != 0 || cli.<EtcdNodeCommand>getCommand().exitWhenReady) {
+      System.exit(status); // Atomix leaves non-daemon threads behind
     }
   }
 }

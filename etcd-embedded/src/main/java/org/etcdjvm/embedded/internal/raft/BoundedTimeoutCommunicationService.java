@@ -3,27 +3,23 @@ package org.etcdjvm.embedded.internal.raft;
 import io.atomix.cluster.MemberId;
 import io.atomix.cluster.messaging.ClusterCommunicationService;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * Gives every Raft request a bounded reply timeout.
  *
  * <p>Atomix's Raft communicators call {@code send(...)} without a timeout, which means the messaging
- * service's fixed 5 s: a request caught on a dead leader then parks for 5 s before the client tries
- * the next member. Forwarding each such call with our own (shorter) timeout cuts failover to about
- * that timeout. Everything else is passed through unchanged.
+ * service's fixed 5 s: a request caught on a hung or unreachable leader then parks for 5 s before
+ * the sender tries the next member. Forwarding each such call with our own (shorter) timeout cuts
+ * that wait to the timeout. (A leader killed outright closes its connections, and Atomix fails the
+ * requests pending on them at once.) Everything else is passed through unchanged.
  */
-final class BoundedTimeoutCommunicationService implements ClusterCommunicationService {
-  private final ClusterCommunicationService delegate;
+class BoundedTimeoutCommunicationService extends ForwardingCommunicationService {
   private final Duration timeout;
 
   BoundedTimeoutCommunicationService(ClusterCommunicationService delegate, Duration timeout) {
-    this.delegate = delegate;
+    super(delegate);
     this.timeout = timeout;
   }
 
@@ -31,56 +27,5 @@ final class BoundedTimeoutCommunicationService implements ClusterCommunicationSe
   public <M, R> CompletableFuture<R> send(String subject, M message, Function<M, byte[]> encoder,
       Function<byte[], R> decoder, MemberId toMemberId, Duration timeout) {
     return delegate.send(subject, message, encoder, decoder, toMemberId, timeout != null ? timeout : this.timeout);
-  }
-
-  @Override
-  public <M> void broadcast(String subject, M message, Function<M, byte[]> encoder, boolean reliable) {
-    delegate.broadcast(subject, message, encoder, reliable);
-  }
-
-  @Override
-  public <M> void broadcastIncludeSelf(String subject, M message, Function<M, byte[]> encoder, boolean reliable) {
-    delegate.broadcastIncludeSelf(subject, message, encoder, reliable);
-  }
-
-  @Override
-  public <M> CompletableFuture<Void> unicast(String subject, M message, Function<M, byte[]> encoder,
-      MemberId toMemberId, boolean reliable) {
-    return delegate.unicast(subject, message, encoder, toMemberId, reliable);
-  }
-
-  @Override
-  public <M> void multicast(String subject, M message, Function<M, byte[]> encoder, Set<MemberId> memberIds,
-      boolean reliable) {
-    delegate.multicast(subject, message, encoder, memberIds, reliable);
-  }
-
-  @Override
-  public <M, R> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder,
-      Function<M, R> handler, Function<R, byte[]> encoder, Executor executor) {
-    return delegate.subscribe(subject, decoder, handler, encoder, executor);
-  }
-
-  @Override
-  public <M, R> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder,
-      Function<M, CompletableFuture<R>> handler, Function<R, byte[]> encoder) {
-    return delegate.subscribe(subject, decoder, handler, encoder);
-  }
-
-  @Override
-  public <M> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, Consumer<M> handler,
-      Executor executor) {
-    return delegate.subscribe(subject, decoder, handler, executor);
-  }
-
-  @Override
-  public <M> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder,
-      BiConsumer<MemberId, M> handler, Executor executor) {
-    return delegate.subscribe(subject, decoder, handler, executor);
-  }
-
-  @Override
-  public void unsubscribe(String subject) {
-    delegate.unsubscribe(subject);
   }
 }

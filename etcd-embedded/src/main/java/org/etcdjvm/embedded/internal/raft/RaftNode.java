@@ -4,7 +4,6 @@ import io.atomix.cluster.AtomixCluster;
 import io.atomix.cluster.MemberId;
 import io.atomix.cluster.Node;
 import io.atomix.cluster.discovery.BootstrapDiscoveryProvider;
-import io.atomix.cluster.messaging.ClusterCommunicationService;
 import io.atomix.primitive.partition.PartitionId;
 import io.atomix.primitive.service.ServiceConfig;
 import io.atomix.primitive.session.SessionClient;
@@ -14,6 +13,8 @@ import io.atomix.protocols.raft.cluster.RaftMember;
 import io.atomix.protocols.raft.partition.impl.RaftClientCommunicator;
 import io.atomix.protocols.raft.partition.impl.RaftNamespaces;
 import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
+import io.atomix.protocols.raft.protocol.PollRequest;
+import io.atomix.protocols.raft.protocol.RaftResponse;
 import io.atomix.protocols.raft.storage.RaftStorage;
 import io.atomix.storage.StorageLevel;
 import io.atomix.utils.serializer.Serializer;
@@ -78,13 +79,17 @@ public final class RaftNode implements Replica, AutoCloseable {
   private final List<MemberId> members;
   private final Instant startTime = Instant.now();
   private volatile String clientUrl;
+  private volatile boolean closed;
 
   private AtomixCluster cluster;
-  private RaftServer server;
+  private ServerMessaging serverMessaging;
+  private RaftServerCommunicator serverProtocol;
+  private volatile RaftServer server;
+  private volatile RaftServer.Role role = RaftServer.Role.INACTIVE;
   private RaftClient client;
   private final List<SessionClient> sessions = new ArrayList<>();
   private volatile WriteBatcher batcher;
-  private ScheduledExecutorService ticker;
+  private volatile ScheduledExecutorService ticker;
   private ScheduledFuture<?> tickTask;
   private volatile Map<String, MemberInfo> registry = Map.of();
   private volatile long registryIndex = -1;
@@ -103,12 +108,44 @@ public final class RaftNode implements Replica, AutoCloseable {
   }
 
   /**
+   * Does, on a thread of its own, the slow one-time initialisation the Raft server needs, so that it
+   * overlaps with starting HTTP and peer messaging: Atomix's Raft serializers (about 600 classes
+   * registered with Kryo) and the JVM's platform MBean server (Atomix's {@code RaftStorage} asks for
+   * it; creating it registers every platform MXBean, about a second of CPU on a cold JVM). Needs the
+   * {@code --add-opens} flags; call only once they are known to be present. Idempotent and cheap
+   * once done.
+   */
+  public static void prewarm() {
+    if (PREWARMED.getAndSet(true)) {
+      return;
+    }
+    Thread t = new Thread(() -> {
+      try {
+        java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        Protocol.SERIALIZER.hashCode();
+        RaftNamespaces.RAFT_STORAGE.hashCode();
+      } catch (Throwable e) {
+        log.debug("prewarming the Raft server failed", e);
+      }
+    }, "etcd-raft-prewarm");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private static final java.util.concurrent.atomic.AtomicBoolean PREWARMED = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
    * Starts messaging, the Raft server and client, opens the write sessions, and registers this
    * member under {@code /_etcd/machines/<name>}. Completes when that registration is committed and
    * applied here, i.e. when this member can serve reads and writes.
    */
   public CompletableFuture<Void> start(String clientUrl) {
     this.clientUrl = clientUrl;
+    ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "etcd-raft-timer-" + config.name());
+      t.setDaemon(true);
+      return t;
+    });
     return step("the data directory " + config.dataDir(), () -> {
           prepareDataDir();
           checkPeerAddressFree();
@@ -117,13 +154,21 @@ public final class RaftNode implements Replica, AutoCloseable {
         .thenCompose(v -> step("peer messaging on " + config.peerAddress(), this::startMessaging))
         .thenCompose(v -> step("the Raft log in " + config.dataDir().resolve("raft"), () -> {
           // Between servers (append, vote, heartbeat) a short timeout detects a dead peer quickly.
-          server = buildServer(new BoundedTimeoutCommunicationService(
-              cluster.getCommunicationService(), config.requestTimeout()));
-          server.addRoleChangeListener(role -> log.debug("{} is now {}", config.name(), role));
-          server.cluster().addLeaderElectionListener(m -> log.debug("leader elected: {}", m.memberId()));
+          serverMessaging = new ServerMessaging(cluster.getCommunicationService(), config.requestTimeout(), GROUP,
+              electionTimeout(), this::term,
+              () -> role == RaftServer.Role.FOLLOWER);
+          serverProtocol = new RaftServerCommunicator(GROUP, Protocol.SERIALIZER, serverMessaging);
+          server = buildServer(serverProtocol);
+          server.addRoleChangeListener(this::roleChanged);
+          server.cluster().addLeaderElectionListener(m -> log.debug("{}: leader elected: {}", config.name(), m.memberId()));
           return CompletableFuture.completedFuture(null);
         }))
-        .thenCompose(v -> step("a Raft leader among " + members, () -> server.bootstrap(members)))
+        .thenCompose(v -> step("a Raft leader among " + members, () -> {
+          CompletableFuture<RaftServer> joined = server.bootstrap(members);
+          serverMessaging.bootstrapped(); // bootstrap(..) has configured the server synchronously
+          greetLeader(joined);
+          return joined;
+        }))
         .thenCompose(v -> step("a Raft client connection", () -> {
           client = RaftClient.builder()
               .withClientId(config.name())
@@ -131,18 +176,19 @@ public final class RaftNode implements Replica, AutoCloseable {
               .withMemberId(self)
               // A command's reply waits for its commit (fsync, replication), which may take longer
               // under load; a dead leader is still noticed at once through the closed connection.
-              .withProtocol(new RaftClientCommunicator(GROUP, Protocol.SERIALIZER, new BoundedTimeoutCommunicationService(
-                  cluster.getCommunicationService(), config.requestTimeout().multipliedBy(3))))
+              .withProtocol(new RaftClientCommunicator(GROUP, Protocol.SERIALIZER, new ClientMessaging(
+                  cluster.getCommunicationService(), config.requestTimeout().multipliedBy(3), self, this::isLeader)))
               .build();
           return client.connect(members);
         }))
         .thenCompose(v -> step("Raft sessions to open", this::openSessions))
         .thenCompose(v -> step("the registration of this member to commit", () -> {
-          batcher = new WriteBatcher(sessions, config.maxBatchOps(), maxEntryBytes() / 3 - 4096,
+          batcher = new WriteBatcher(sessions, this::openSession, config.maxBatchOps(), maxEntryBytes() / 3 - 4096,
               config.commitTimeout().toMillis());
           startTicker();
           return register();
         }))
+        .thenCompose(index -> step("the local replica to catch up to index " + index, () -> awaitApplied(index)))
         .thenRun(() -> currentStep = "nothing (started)");
   }
 
@@ -188,15 +234,19 @@ public final class RaftNode implements Replica, AutoCloseable {
     return cluster.start();
   }
 
-  private RaftServer buildServer(ClusterCommunicationService comm) {
-    Duration election = config.electionTimeout() != null ? config.electionTimeout()
+  private Duration electionTimeout() {
+    return config.electionTimeout() != null ? config.electionTimeout()
         : members.size() == 1 ? Duration.ofMillis(100) : Duration.ofMillis(500);
+  }
+
+  private RaftServer buildServer(RaftServerCommunicator protocol) {
+    Duration election = electionTimeout();
     Duration heartbeat = config.heartbeatInterval() != null ? config.heartbeatInterval()
         : members.size() == 1 ? Duration.ofMillis(50) : Duration.ofMillis(100);
     return RaftServer.builder(self)
         .withName(GROUP)
         .withMembershipService(cluster.getMembershipService())
-        .withProtocol(new RaftServerCommunicator(GROUP, Protocol.SERIALIZER, comm))
+        .withProtocol(protocol)
         .withPrimitiveTypes(type)
         .withHeartbeatInterval(heartbeat) // first: Atomix checks election > heartbeat on each call
         .withElectionTimeout(election)
@@ -221,31 +271,156 @@ public final class RaftNode implements Replica, AutoCloseable {
     return Math.min(8 * 1024 * 1024, config.segmentBytes() / 2);
   }
 
+  private CompletableFuture<SessionClient> openSession() {
+    return client.sessionBuilder(GROUP, type, new ServiceConfig())
+        .withMinTimeout(config.sessionTimeout())
+        .build()
+        .connect();
+  }
+
   private CompletableFuture<Void> openSessions() {
     List<CompletableFuture<SessionClient>> opening = new ArrayList<>();
     for (int i = 0; i < config.sessions(); i++) {
-      SessionClient session = client.sessionBuilder(GROUP, type, new ServiceConfig())
-          .withMinTimeout(config.sessionTimeout())
-          .build();
-      opening.add(session.connect());
+      opening.add(openSession());
     }
     return CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new))
         .thenRun(() -> opening.forEach(f -> sessions.add(f.join())));
   }
 
-  private CompletableFuture<Void> register() {
+  /**
+   * Polls the other members every 100 ms, with term 0 and an empty log, until this member has
+   * joined. Every member refuses such a poll without side effects, but the answers say something,
+   * and the leader acts on the poll:
+   *
+   * <ul>
+   *   <li><b>A restarting member catches up at once</b>, not after its own election timer: on any
+   *       poll, Atomix's leader resets its failure count for the sender and resumes replicating to
+   *       it (it backs off, up to 60 s between attempts, from a member that stopped answering).
+   *   <li><b>A fresh cluster elects without waiting for a timer.</b> When every answer so far
+   *       carries term 0 (no election has ever happened) and a majority (this member included)
+   *       is up, the member with the smallest peer address stands for election right away
+   *       ({@link RaftServer#promote()}) instead of after its heartbeat timeout (one to two election
+   *       timeouts, and again if a peer was not up yet). Any other member, or the normal timers,
+   *       still elect a leader if it fails; a term above 0 in any answer means an existing cluster
+   *       and nothing is done.
+   * </ul>
+   */
+  private void greetLeader(CompletableFuture<RaftServer> joined) {
+    if (members.size() == 1) {
+      return;
+    }
+    PollRequest hello = PollRequest.builder()
+        .withTerm(0).withCandidate(self).withLastLogIndex(0).withLastLogTerm(0).build();
+    boolean designated = members.stream().min(java.util.Comparator.comparing(MemberId::id)).orElseThrow().equals(self);
+    Set<MemberId> freshPeers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicBoolean existingCluster = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean promoted = new java.util.concurrent.atomic.AtomicBoolean();
+    try {
+      for (int i = 0; i < 30; i++) {
+        ticker.schedule(() -> {
+          if (joined.isDone() || closed) {
+            return;
+          }
+          for (MemberId member : members) {
+            if (member.equals(self)) {
+              continue;
+            }
+            serverProtocol.poll(member, hello).whenComplete((response, error) -> {
+              if (response == null || response.status() != RaftResponse.Status.OK) {
+                return;
+              }
+              if (response.term() > 0) {
+                existingCluster.set(true);
+                return;
+              }
+              freshPeers.add(member);
+              RaftServer s = server;
+              if (designated && !existingCluster.get() && freshPeers.size() + 1 > members.size() / 2
+                  && s != null && term() == 0 && role == RaftServer.Role.FOLLOWER && s.cluster().getLeader() == null
+                  && !joined.isDone() && !closed && promoted.compareAndSet(false, true)) {
+                log.debug("{}: a fresh cluster and a majority up: standing for election now", config.name());
+                s.promote().exceptionally(e -> null);
+              }
+            });
+          }
+        }, i * 100L, TimeUnit.MILLISECONDS);
+      }
+    } catch (java.util.concurrent.RejectedExecutionException closedMeanwhile) {
+      // the node is being closed
+    }
+  }
+
+  /**
+   * Writes {@code /_etcd/machines/<name>}; completes with the index of that write. A write whose
+   * outcome is unknown (commit timeout while the group is still settling, a leader change) is sent
+   * again (the same value, so a duplicate is harmless) until it succeeds or the node is closed;
+   * EtcdNode's start timeout bounds the whole.
+   */
+  private CompletableFuture<Long> register() {
+    CompletableFuture<Long> registered = new CompletableFuture<>();
+    attemptRegistration(registered, 1);
+    return registered;
+  }
+
+  private void attemptRegistration(CompletableFuture<Long> registered, int attempt) {
     String value = "raft=" + peerUrl(self) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
-    return batcher.submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true))
-        .thenAccept(event -> log.debug("registered {} at index {}", config.name(), event.index()));
+    batcher.submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true)).whenComplete((event, error) -> {
+      if (error == null) {
+        log.debug("registered {} at index {} (attempt {})", config.name(), event.index(), attempt);
+        registered.complete(event.index());
+        return;
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof StoreException || closed) {
+        registered.completeExceptionally(cause);
+        return;
+      }
+      log.debug("registration attempt {} of {} failed, retrying: {}", attempt, config.name(), cause.toString());
+      try {
+        ticker.schedule(() -> attemptRegistration(registered, attempt + 1), 100, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException rejected) { // closed meanwhile
+        registered.completeExceptionally(cause);
+      }
+    });
+  }
+
+  /**
+   * Completes once the local replica has applied the log up to {@code index}. The registration is
+   * acknowledged when the leader has applied it; a follower's own replica may still be behind (a
+   * restarted member replaying its log, or one receiving a snapshot), and "ready" means it serves
+   * reads at least that fresh.
+   */
+  private CompletableFuture<Void> awaitApplied(long index) {
+    CompletableFuture<Void> applied = new CompletableFuture<>();
+    if (store.index() >= index) {
+      applied.complete(null);
+      return applied;
+    }
+    ScheduledFuture<?> poll = ticker.scheduleWithFixedDelay(() -> {
+      if (store.index() >= index) {
+        applied.complete(null);
+      }
+    }, 2, 2, TimeUnit.MILLISECONDS);
+    applied.whenComplete((v, e) -> poll.cancel(false));
+    return applied;
+  }
+
+  private long term() {
+    RaftServer s = server;
+    return s == null ? 0 : s.cluster().getTerm();
+  }
+
+  /**
+   * Role changes, as Atomix's server reports them (on its Raft thread). The leader view below is
+   * read from this and from the server's own state, never from a client-side guess.
+   */
+  private void roleChanged(RaftServer.Role newRole) {
+    role = newRole;
+    log.debug("{} is now {}", config.name(), newRole);
   }
 
   /** The leader appends an empty command when a TTL is due, so expiry is prompt on an idle cluster. */
   private void startTicker() {
-    ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "etcd-ttl-ticker-" + config.name());
-      t.setDaemon(true);
-      return t;
-    });
     long period = config.tickInterval().toMillis();
     tickTask = ticker.scheduleWithFixedDelay(() -> {
       try {
@@ -285,12 +460,23 @@ public final class RaftNode implements Replica, AutoCloseable {
     return store;
   }
 
+  /**
+   * True while this member's Raft server is in the LEADER role (as its role-change listener last
+   * reported) and names itself leader. A deposed leader (partition, higher term) stops at once:
+   * Atomix clears the leader and changes the role before anything else.
+   */
   @Override
   public boolean isLeader() {
     RaftServer s = server;
-    return s != null && s.isRunning() && s.isLeader();
+    return s != null && role == RaftServer.Role.LEADER && s.isLeader();
   }
 
+  /**
+   * The leader as this member's Raft server knows it right now: set when an append or vote from a
+   * leader of the current term arrives, cleared when a follower's heartbeat timer runs out (one to
+   * two election timeouts after the leader went silent) or a newer term begins. A view naming this
+   * member while it is not in the LEADER role (a step-down in progress) counts as "no leader".
+   */
   @Override
   public Optional<MemberInfo> leader() {
     RaftServer s = server;
@@ -298,7 +484,7 @@ public final class RaftNode implements Replica, AutoCloseable {
       return Optional.empty();
     }
     RaftMember leader = s.cluster().getLeader();
-    if (leader == null) {
+    if (leader == null || (leader.memberId().equals(self) && !isLeader())) {
       return Optional.empty();
     }
     return Optional.of(info(leader.memberId()));
@@ -384,6 +570,10 @@ public final class RaftNode implements Replica, AutoCloseable {
    */
   private <T> CompletableFuture<T> step(String waitingFor, java.util.function.Supplier<CompletableFuture<T>> action) {
     currentStep = waitingFor;
+    if (log.isDebugEnabled()) {
+      log.debug("{}: {} ms after start: waiting for {}", config.name(),
+          Duration.between(startTime, Instant.now()).toMillis(), waitingFor);
+    }
     CompletableFuture<T> running;
     try {
       running = action.get();
@@ -418,6 +608,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   /** Stops everything this node started, in reverse order; waits at most a few seconds in total. */
   @Override
   public void close() {
+    closed = true;
     if (tickTask != null) {
       tickTask.cancel(false);
     }

@@ -9,11 +9,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.etcdjvm.embedded.internal.store.Event;
 import org.etcdjvm.embedded.internal.store.SetOp;
 import org.etcdjvm.embedded.internal.store.StoreException;
 import org.etcdjvm.embedded.internal.store.WriteCodec;
 import org.etcdjvm.embedded.internal.store.WriteOp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Group commit: concurrent writes are packed into one Raft command.
@@ -28,11 +31,22 @@ import org.etcdjvm.embedded.internal.store.WriteOp;
  * <p>Thread-safe; never blocks the caller.
  */
 final class WriteBatcher {
+  private static final Logger log = LoggerFactory.getLogger(WriteBatcher.class);
   private record Pending(WriteOp op, CompletableFuture<Event> result) {}
+
+  /** A command on its way; {@code finished} is set once, by its completion or by the watchdog. */
+  private record InFlight(SessionClient session, long startNanos, AtomicBoolean finished) {
+    InFlight(SessionClient session, long startNanos) {
+      this(session, startNanos, new AtomicBoolean());
+    }
+  }
+
+  private final java.util.Map<SessionClient, InFlight> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
   private final Queue<SessionClient> idle = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean tickRequested = new AtomicBoolean();
+  private final Supplier<CompletableFuture<SessionClient>> newSession;
   private final int maxOps;
   private final long maxBatchChars;
   private final long commitTimeoutMillis;
@@ -44,10 +58,25 @@ final class WriteBatcher {
    *     write is always sent, whatever its size
    */
   WriteBatcher(List<SessionClient> sessions, int maxOps, long maxBatchChars, long commitTimeoutMillis) {
+    this(sessions, null, maxOps, maxBatchChars, commitTimeoutMillis);
+  }
+
+  /**
+   * @param newSession opens a replacement session when a command has been in flight for twice the
+   *     commit timeout (its writes have long been reported as "outcome unknown"): under heavy load
+   *     Atomix 3.1 was seen to park a session's command for minutes, and with one command in
+   *     flight per session every later write would wait behind it. Null: never replace.
+   */
+  WriteBatcher(List<SessionClient> sessions, Supplier<CompletableFuture<SessionClient>> newSession, int maxOps,
+      long maxBatchChars, long commitTimeoutMillis) {
     this.idle.addAll(sessions);
+    this.newSession = newSession;
     this.maxOps = maxOps;
     this.maxBatchChars = maxBatchChars;
     this.commitTimeoutMillis = commitTimeoutMillis;
+    if (newSession != null) {
+      CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(this::watchForStuckCommands);
+    }
   }
 
   /** Queues one write; the future completes with its event or fails (see {@link Replica#submit}). */
@@ -142,7 +171,13 @@ final class WriteBatcher {
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
+    InFlight tracked = new InFlight(session, System.nanoTime());
+    inFlight.put(session, tracked);
     sent.whenComplete((bytes, error) -> {
+      if (!tracked.finished.compareAndSet(false, true)) {
+        return; // replaced long ago; its writes were reported as outcome unknown
+      }
+      inFlight.remove(session, tracked);
       idle.add(session);
       if (error != null) {
         for (Pending p : batch) {
@@ -152,6 +187,43 @@ final class WriteBatcher {
         complete(batch, bytes);
       }
       drain();
+    });
+  }
+
+  /** Runs every second while open: replaces the session of any command stuck for 2 x the commit timeout. */
+  private void watchForStuckCommands() {
+    if (closed) {
+      return;
+    }
+    long now = System.nanoTime();
+    for (InFlight command : inFlight.values()) {
+      if (now - command.startNanos > TimeUnit.MILLISECONDS.toNanos(2 * commitTimeoutMillis)
+          && command.finished.compareAndSet(false, true)) {
+        inFlight.remove(command.session, command);
+        log.warn("a Raft command has waited {} ms for its commit; continuing on a new session",
+            TimeUnit.NANOSECONDS.toMillis(now - command.startNanos));
+        command.session.close();
+        openReplacement();
+      }
+    }
+    CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(this::watchForStuckCommands);
+  }
+
+  private void openReplacement() {
+    newSession.get().whenComplete((session, error) -> {
+      if (error != null) {
+        log.debug("opening a replacement session failed; retrying", error);
+        CompletableFuture.delayedExecutor(commitTimeoutMillis, TimeUnit.MILLISECONDS).execute(() -> {
+          if (!closed) {
+            openReplacement();
+          }
+        });
+      } else if (closed) {
+        session.close();
+      } else {
+        idle.add(session);
+        drain();
+      }
     });
   }
 
