@@ -116,7 +116,9 @@ final class NodeProcess {
     } catch (IOException e) {
       // the process is gone
     } finally {
-      readyNow.completeExceptionally(new IllegalStateException(name + " exited before it was ready; see " + logFile));
+      if (!readyNow.isDone()) {
+        readyNow.completeExceptionally(new IllegalStateException(name + " exited before it was ready; its log:\n" + tail(30)));
+      }
     }
   }
 

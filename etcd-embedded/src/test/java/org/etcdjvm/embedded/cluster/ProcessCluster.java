@@ -99,9 +99,28 @@ final class ProcessCluster implements AutoCloseable {
     }
   }
 
+  private static final java.util.Set<Integer> handedOut = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port that is free now, chosen below Linux's ephemeral range (32768-60999): a port from
+   * {@code new ServerSocket(0)} can be taken, before the child JVM binds it, as the local end of
+   * some outgoing connection (the other nodes' Raft connections among them).
+   */
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port = random.nextInt(20_000, 32_000);
+      if (!handedOut.add(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IOException("no free port in 20000-32000");
   }
+
 }
