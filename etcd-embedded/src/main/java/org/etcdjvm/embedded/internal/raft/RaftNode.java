@@ -189,6 +189,7 @@ public final class RaftNode implements Replica, AutoCloseable {
           return register();
         }))
         .thenCompose(index -> step("the local replica to catch up to index " + index, () -> awaitApplied(index)))
+        .thenCompose(v -> step("the leader's client URL (its registration in /_etcd/machines)", this::awaitLeaderUrl))
         .thenRun(() -> currentStep = "nothing (started)");
   }
 
@@ -403,6 +404,21 @@ public final class RaftNode implements Replica, AutoCloseable {
     }, 2, 2, TimeUnit.MILLISECONDS);
     applied.whenComplete((v, e) -> poll.cancel(false));
     return applied;
+  }
+
+  /**
+   * Ready means writes can be answered: a follower that has not yet applied the leader's own
+   * registration would know the leader but not where to redirect (error 300 instead of a 307).
+   */
+  private CompletableFuture<Void> awaitLeaderUrl() {
+    CompletableFuture<Void> known = new CompletableFuture<>();
+    ScheduledFuture<?> poll = ticker.scheduleWithFixedDelay(() -> {
+      if (leader().map(MemberInfo::clientUrl).isPresent()) {
+        known.complete(null);
+      }
+    }, 0, 2, TimeUnit.MILLISECONDS);
+    known.whenComplete((v, e) -> poll.cancel(false));
+    return known;
   }
 
   private long term() {
