@@ -56,12 +56,6 @@ final class WriteBatcher {
    * @param maxBatchChars a batch stops growing at this many UTF-16 chars of keys and values (a
    *     char is at most 3 UTF-8 bytes, so a third of the Raft entry limit always fits); a single
    *     write is always sent, whatever its size
-   */
-  WriteBatcher(List<SessionClient> sessions, int maxOps, long maxBatchChars, long commitTimeoutMillis) {
-    this(sessions, null, maxOps, maxBatchChars, commitTimeoutMillis);
-  }
-
-  /**
    * @param newSession opens a replacement session when a command has been in flight for twice the
    *     commit timeout (its writes have long been reported as "outcome unknown"): under heavy load
    *     Atomix 3.1 was seen to park a session's command for minutes, and with one command in
