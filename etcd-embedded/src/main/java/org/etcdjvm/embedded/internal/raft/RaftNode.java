@@ -621,6 +621,11 @@ public final class RaftNode implements Replica, AutoCloseable {
     return server.compact();
   }
 
+  /** The Atomix server, for tests that inspect its state; null before start. */
+  RaftServer raftServer() {
+    return server;
+  }
+
   /** Stops everything this node started, in reverse order; waits at most a few seconds in total. */
   @Override
   public void close() {

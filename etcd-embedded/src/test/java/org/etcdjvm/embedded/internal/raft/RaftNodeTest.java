@@ -60,7 +60,7 @@ class RaftNodeTest {
       node.submit(new SetOp("/ttl", "soon", null, Instant.now().plusSeconds(60), false)).get(5, TimeUnit.SECONDS);
       before = logBytes(dir);
       assertThat(before).isGreaterThan(12 * 1_000_000L);
-      node.compact().get(90, TimeUnit.SECONDS); // Atomix re-checks snapshot completion every 10 s
+      awaitCompaction(node);
       assertThat(logBytes(dir)).isLessThan(before / 2);
       assertThat(java.nio.file.Files.list(dir.resolve("raft")).map(p -> p.getFileName().toString()))
           .anyMatch(name -> name.endsWith(".snapshot"));
@@ -70,6 +70,51 @@ class RaftNodeTest {
       assertThat(again.store().get("/big").children()).hasSize(100)
           .allSatisfy(e -> assertThat(e.value()).isEqualTo(big + 11));
       assertThat(again.store().get("/ttl").node().expiration()).isNotNull();
+    }
+  }
+
+  /**
+   * Atomix re-checks snapshot completion every 10 s, and waits 10 s more under load. If the
+   * compaction does not finish, the failure says where Atomix stands (one line, so it shows in CI's
+   * summary).
+   */
+  private static void awaitCompaction(RaftNode node) throws Exception {
+    CompletableFuture<Void> compaction = node.compact();
+    try {
+      compaction.get(90, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new AssertionError("compaction did not finish in 90 s: " + atomixState(node), e);
+    }
+  }
+
+  private static String atomixState(RaftNode node) {
+    try {
+      java.lang.reflect.Field field = io.atomix.protocols.raft.impl.DefaultRaftServer.class.getDeclaredField("context");
+      field.setAccessible(true);
+      var context = (io.atomix.protocols.raft.impl.RaftContext) field.get(node.raftServer());
+      var manager = context.getServiceManager();
+      java.lang.reflect.Field compactFuture = manager.getClass().getDeclaredField("compactFuture");
+      compactFuture.setAccessible(true);
+      java.lang.reflect.Field lastCompacted = manager.getClass().getDeclaredField("lastCompacted");
+      lastCompacted.setAccessible(true);
+      StringBuilder sessions = new StringBuilder();
+      for (var session : context.getSessions().getSessions()) {
+        sessions.append(session.sessionId().id()).append(':').append(session.getState())
+            .append(" applied=").append(session.getLastApplied())
+            .append(" completed=").append(session.getLastCompleted()).append("; ");
+      }
+      var log = context.getLog();
+      return "role=" + context.getRole() + " commit=" + context.getCommitIndex()
+          + " lastApplied=" + context.getLastApplied()
+          + " compactable=" + log.isCompactable(context.getLastApplied())
+          + "/" + log.getCompactableIndex(context.getLastApplied())
+          + " lastCompacted=" + lastCompacted.get(manager)
+          + " compactFuture=" + compactFuture.get(manager)
+          + " snapshot=" + context.getSnapshotStore().getCurrentSnapshot()
+          + " highLoad=" + context.getLoadMonitor().isUnderHighLoad()
+          + " sessions=[" + sessions + "]";
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return "(state unavailable: " + e + ")";
     }
   }
 
