@@ -60,7 +60,11 @@ class RaftNodeTest {
       node.submit(new SetOp("/ttl", "soon", null, Instant.now().plusSeconds(60), false)).get(5, TimeUnit.SECONDS);
       before = logBytes(dir);
       assertThat(before).isGreaterThan(12 * 1_000_000L);
-      awaitCompaction(node);
+      // A compaction Atomix began on its own schedule during the writes may cover only part of
+      // them; the call then joins it, and a second one covers the rest.
+      for (int attempt = 0; attempt < 3 && logBytes(dir) >= before / 2; attempt++) {
+        awaitCompaction(node);
+      }
       assertThat(logBytes(dir)).isLessThan(before / 2);
       assertThat(java.nio.file.Files.list(dir.resolve("raft")).map(p -> p.getFileName().toString()))
           .anyMatch(name -> name.endsWith(".snapshot"));
