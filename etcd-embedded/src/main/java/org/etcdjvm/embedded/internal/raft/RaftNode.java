@@ -13,6 +13,7 @@ import io.atomix.protocols.raft.cluster.RaftMember;
 import io.atomix.protocols.raft.partition.impl.RaftClientCommunicator;
 import io.atomix.protocols.raft.partition.impl.RaftNamespaces;
 import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
+import io.atomix.protocols.raft.protocol.MetadataRequest;
 import io.atomix.protocols.raft.protocol.PollRequest;
 import io.atomix.protocols.raft.protocol.RaftResponse;
 import io.atomix.protocols.raft.storage.RaftStorage;
@@ -85,6 +86,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   private ServerMessaging serverMessaging;
   private RaftServerCommunicator serverProtocol;
   private volatile RaftServer server;
+  private volatile RaftClientCommunicator clientProtocol;
   private volatile RaftServer.Role role = RaftServer.Role.INACTIVE;
   private RaftClient client;
   private final List<SessionClient> sessions = new ArrayList<>();
@@ -167,7 +169,7 @@ public final class RaftNode implements Replica, AutoCloseable {
           CompletableFuture<RaftServer> joined = server.bootstrap(members);
           serverMessaging.bootstrapped(); // bootstrap(..) has configured the server synchronously
           greetLeader(joined);
-          return joined;
+          return leaderKnown(joined);
         }))
         .thenCompose(v -> step("a Raft client connection", () -> {
           client = RaftClient.builder()
@@ -176,11 +178,12 @@ public final class RaftNode implements Replica, AutoCloseable {
               .withMemberId(self)
               // A command's reply waits for its commit (fsync, replication), which may take longer
               // under load; a dead leader is still noticed at once through the closed connection.
-              .withProtocol(new RaftClientCommunicator(GROUP, Protocol.SERIALIZER, new ClientMessaging(
+              .withProtocol(clientProtocol = new RaftClientCommunicator(GROUP, Protocol.SERIALIZER, new ClientMessaging(
                   cluster.getCommunicationService(), config.requestTimeout().multipliedBy(3), self, this::isLeader)))
               .build();
           return client.connect(members);
         }))
+        .thenCompose(v -> step("the leader to serve clients", this::leaderServing))
         .thenCompose(v -> step("Raft sessions to open", this::openSessions))
         .thenCompose(v -> step("the registration of this member to commit", () -> {
           batcher = new WriteBatcher(sessions, this::openSession, config.maxBatchOps(), maxEntryBytes() / 3 - 4096,
@@ -191,6 +194,32 @@ public final class RaftNode implements Replica, AutoCloseable {
         .thenCompose(index -> step("the local replica to catch up to index " + index, () -> awaitApplied(index)))
         .thenCompose(v -> step("the leader's client URL (its registration in /_etcd/machines)", this::awaitLeaderUrl))
         .thenRun(() -> currentStep = "nothing (started)");
+  }
+
+  /**
+   * Completes when this member knows a leader, or when Atomix's bootstrap completes, whichever
+   * is first. Atomix completes a member's bootstrap only once its join request succeeds, and a
+   * request sent before any leader existed is retried only after two election timeouts (about 1 s
+   * of idling in every cold cluster start). Nothing later needs that join: the client talks to the
+   * leader, and readiness still waits for this replica to apply the registration. A bootstrap that
+   * fails after that is logged.
+   */
+  private CompletableFuture<Void> leaderKnown(CompletableFuture<RaftServer> joined) {
+    CompletableFuture<Void> known = new CompletableFuture<>();
+    java.util.function.Consumer<RaftMember> listener = leader -> known.complete(null);
+    server.cluster().addLeaderElectionListener(listener);
+    if (server.cluster().getLeader() != null) {
+      known.complete(null);
+    }
+    joined.whenComplete((s, error) -> {
+      if (error == null) {
+        known.complete(null);
+      } else if (!known.completeExceptionally(error) && !closed) {
+        log.warn("{}: Raft bootstrap failed after a leader was known: {}", config.name(), error.toString());
+      }
+    });
+    known.whenComplete((v, e) -> server.cluster().removeLeaderElectionListener(listener));
+    return known;
   }
 
   private void prepareDataDir() {
@@ -277,6 +306,31 @@ public final class RaftNode implements Replica, AutoCloseable {
         .withMinTimeout(config.sessionTimeout())
         .build()
         .connect();
+  }
+
+  /**
+   * Completes once the leader answers client requests. A new leader refuses them until it has
+   * committed and applied its first entry of the term, and a session open refused by every member
+   * is retried by Atomix only a second later. A metadata request (read-only, not logged) every
+   * 20 ms finds the moment; any failure just means "not yet".
+   */
+  private CompletableFuture<Void> leaderServing() {
+    CompletableFuture<Void> serving = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicBoolean asking = new java.util.concurrent.atomic.AtomicBoolean();
+    ScheduledFuture<?> poll = ticker.scheduleWithFixedDelay(() -> {
+      RaftMember leader = server.cluster().getLeader();
+      if (closed || leader == null || serving.isDone() || !asking.compareAndSet(false, true)) {
+        return;
+      }
+      clientProtocol.metadata(leader.memberId(), new MetadataRequest(0)).whenComplete((response, error) -> {
+        asking.set(false);
+        if (response != null && response.status() == RaftResponse.Status.OK) {
+          serving.complete(null);
+        }
+      });
+    }, 0, 20, TimeUnit.MILLISECONDS);
+    serving.whenComplete((v, e) -> poll.cancel(false));
+    return serving;
   }
 
   private CompletableFuture<Void> openSessions() {
