@@ -116,10 +116,24 @@ class RaftNodeTest {
           + " compactFuture=" + compactFuture.get(manager)
           + " snapshot=" + context.getSnapshotStore().getCurrentSnapshot()
           + " highLoad=" + context.getLoadMonitor().isUnderHighLoad()
-          + " sessions=[" + sessions + "]";
+          + " sessions=[" + sessions + "]" + raftThreads();
     } catch (ReflectiveOperationException | RuntimeException e) {
       return "(state unavailable: " + e + ")";
     }
+  }
+
+  /** The stacks of Atomix's Raft threads, on the lines after the one-line summary. */
+  private static String raftThreads() {
+    StringBuilder out = new StringBuilder();
+    Thread.getAllStackTraces().forEach((thread, stack) -> {
+      if (thread.getName().startsWith("raft-")) {
+        out.append(System.lineSeparator()).append(thread.getName()).append(' ').append(thread.getState());
+        for (int i = 0; i < Math.min(stack.length, 25); i++) {
+          out.append(System.lineSeparator()).append("    at ").append(stack[i]);
+        }
+      }
+    });
+    return out.toString();
   }
 
   private static String freeAddress() throws Exception {
