@@ -67,7 +67,9 @@ class BadInputTest {
   static void stop() {
     if (node != null) {
       node.close();
+      node = null; // a closed node still holds Atomix's log buffers; later classes share this JVM
     }
+    curl = null;
   }
 
   // ---------------------------------------------------------------- keys

@@ -31,6 +31,8 @@ class SeedWalkthroughTest {
   @AfterAll
   static void stop() {
     node.close();
+    node = null; // a closed node still holds Atomix's log buffers; later classes share this JVM
+    curl = null;
   }
 
   @Test

@@ -43,6 +43,7 @@ class ThreeNodeClusterTest {
   @AfterAll
   static void stop() {
     nodes.forEach(EtcdNode::close);
+    nodes.clear(); // a closed node still holds Atomix's log buffers; later classes share this JVM
   }
 
   @Test

@@ -31,7 +31,9 @@ class WatchTest {
   static void stop() {
     if (node != null) {
       node.close();
+      node = null; // a closed node still holds Atomix's log buffers; later classes share this JVM
     }
+    curl = null;
   }
 
   private static long currentIndex() {

@@ -64,6 +64,8 @@ class ClusterBehaviourTest {
   @AfterAll
   static void stop() {
     nodes.forEach(EtcdNode::close);
+    nodes.clear(); // a closed node still holds Atomix's log buffers; later classes share this JVM
+    peers.clear();
   }
 
   static EtcdNode leader() throws InterruptedException {

@@ -27,6 +27,8 @@ import org.etcdjvm.embedded.internal.store.EtcdStore;
 import org.etcdjvm.embedded.internal.store.StoreException;
 import org.etcdjvm.embedded.internal.store.WriteCodec;
 import org.etcdjvm.embedded.internal.store.WriteOp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The replicated state machine: applies each committed batch of writes to the node's local store,
@@ -41,6 +43,7 @@ import org.etcdjvm.embedded.internal.store.WriteOp;
  * Kryo never sees our types.
  */
 final class EtcdStateMachine implements PrimitiveService {
+  private static final Logger log = LoggerFactory.getLogger(EtcdStateMachine.class);
   /** The single command: a batch of writes. */
   static final OperationId APPLY = OperationId.from("apply", OperationType.COMMAND);
 
@@ -96,14 +99,38 @@ final class EtcdStateMachine implements PrimitiveService {
 
   @Override
   public void backup(BackupOutput output) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    SnapshotBytes bytes = new SnapshotBytes();
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       store.writeSnapshot(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    } catch (IOException | RuntimeException e) {
+      // Atomix catches an Exception thrown here, logs it and still completes the snapshot, without
+      // this service's state, and then drops the log the snapshot covers: the data would be lost
+      // at the next restart. An Error makes it abandon the snapshot and keep the log instead.
+      log.error("snapshot of the key store failed; the Raft log is kept instead", e);
+      throw new SnapshotFailedError(e);
     }
     output.writeInt(bytes.size());
-    output.writeBytes(bytes.toByteArray());
+    output.write(bytes.buffer(), 0, bytes.size()); // no copy: the store may be large
+  }
+
+  /** A ByteArrayOutputStream whose buffer can be written out without a copy. */
+  private static final class SnapshotBytes extends ByteArrayOutputStream {
+    SnapshotBytes() {
+      super(64 * 1024);
+    }
+
+    byte[] buffer() {
+      return buf;
+    }
+  }
+
+  /** Thrown from {@link #backup} so that Atomix does not complete a snapshot without the store. */
+  static final class SnapshotFailedError extends Error {
+    private static final long serialVersionUID = 1L;
+
+    SnapshotFailedError(Throwable cause) {
+      super("snapshot of the key store failed", cause);
+    }
   }
 
   @Override

@@ -179,6 +179,23 @@ class RaftNodeTest {
   }
 
   @Test
+  void aClosedNodeHoldsOnToNoneOfAtomix() throws Exception {
+    RaftNode node = node(dir, freeAddress());
+    node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+    node.submit(new SetOp("/k", "v", null, null, false)).get(5, TimeUnit.SECONDS);
+    java.lang.ref.WeakReference<Object> server = new java.lang.ref.WeakReference<>(node.raftServer());
+    node.close();
+    // the application still holds the node; Atomix's server (and its log buffers) must be collectable
+    for (int i = 0; i < 50 && server.get() != null; i++) {
+      System.gc();
+      Thread.sleep(20);
+    }
+    assertThat(server.get()).isNull();
+    assertThat(node.compact()).isCompletedExceptionally();
+    assertThat(node.store().get("/k").node().value()).isEqualTo("v");
+  }
+
+  @Test
   void aTtlKeyExpiresPromptlyOnAnIdleNode() throws Exception {
     try (RaftNode node = node(dir, freeAddress())) {
       node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
