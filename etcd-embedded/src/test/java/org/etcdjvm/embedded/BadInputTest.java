@@ -256,6 +256,19 @@ class BadInputTest {
     assertThat(curl.delete("/v1/keys/mib").statusCode()).isEqualTo(200); // keep the tree small for state()
   }
 
+  @Test
+  void aPrevValueLargerThanTheValueLimitIsError209() {
+    String max = "v".repeat(MiB);
+    assertThat(curl.post("/v1/keys/cas", "value=" + max).statusCode()).isEqualTo(200);
+    // a prevValue at the limit is compared as usual
+    HttpResponse<String> swapped = curl.post("/v1/keys/cas", "value=small", "prevValue=" + max);
+    assertThat(swapped.statusCode()).as(swapped.body()).isEqualTo(200);
+    expectError(() -> Reply.of(curl.post("/v1/keys/cas", "value=x", "prevValue=" + max + "v")), 400, 209, INVALID,
+        "prevValue: larger than 1048576 bytes");
+    assertThat(Json.object(curl.get("/v1/keys/cas").body()).get("value")).isEqualTo("small");
+    assertThat(curl.delete("/v1/keys/cas").statusCode()).isEqualTo(200); // keep the tree small for state()
+  }
+
   // ---------------------------------------------------------------- form fields
 
   @Test

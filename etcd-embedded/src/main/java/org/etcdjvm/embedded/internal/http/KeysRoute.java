@@ -133,6 +133,12 @@ final class KeysRoute {
         exchange.respondError(EtcdError.INVALID_FIELD, invalidEncoding("prevValue"));
         return;
       }
+      // No stored value is longer, so the test could only fail; and the write must fit one
+      // Raft entry (sized for a key plus two values at their limits).
+      if (utf8Length(prevValue, maxValueBytes) > maxValueBytes) {
+        exchange.respondError(EtcdError.INVALID_FIELD, "prevValue: larger than " + maxValueBytes + " bytes");
+        return;
+      }
     }
     Instant expiration = ttl == 0 ? null : Instant.now().plusSeconds(ttl);
     write(exchange, new SetOp(key, value, prevValue, expiration, false));

@@ -45,6 +45,7 @@ import org.etcdjvm.embedded.internal.store.Event;
 import org.etcdjvm.embedded.internal.store.GetResult;
 import org.etcdjvm.embedded.internal.store.SetOp;
 import org.etcdjvm.embedded.internal.store.StoreException;
+import org.etcdjvm.embedded.internal.store.StoreLimits;
 import org.etcdjvm.embedded.internal.store.WriteOp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -297,9 +298,17 @@ public final class RaftNode implements Replica, AutoCloseable {
         .build();
   }
 
-  /** Largest Raft entry (one batch); Atomix needs it to fit in a log segment. */
+  /**
+   * Largest Raft entry (one batch): room for the largest single write (key, value and a
+   * test-and-set's previous value at their limits) plus 64 KiB, at least 1 MiB, and at most half a
+   * log segment (Atomix needs it to fit). Not larger: Atomix gives every log segment reader and
+   * writer a heap buffer of twice this size (16 MB each at the former fixed 8 MiB; a start
+   * allocated ~80 MB).
+   */
   private int maxEntryBytes() {
-    return Math.min(8 * 1024 * 1024, config.segmentBytes() / 2);
+    StoreLimits limits = config.limits();
+    long single = 2L * limits.maxValueBytes() + limits.maxKeyBytes() + 64 * 1024;
+    return (int) Math.min(Math.max(single, 1024 * 1024), config.segmentBytes() / 2);
   }
 
   private CompletableFuture<SessionClient> openSession() {
