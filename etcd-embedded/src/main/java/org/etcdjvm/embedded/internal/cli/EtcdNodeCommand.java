@@ -72,9 +72,17 @@ public final class EtcdNodeCommand {
    */
   private static final String EXIT_WHEN_READY = "--exit-when-ready";
 
+  /**
+   * Also for the archive: three nodes in this JVM (under the {@code -d} directory, on free
+   * loopback ports) form a cluster, take writes on the leader and redirects on the followers, then
+   * stop; so that the classes a cluster member loads are archived too, not only a single node's.
+   */
+  private static final String TRAIN_CLUSTER = "--train-cluster";
+
   static Flags parse(String... args) throws BadFlagsException {
     List<String> rest = new ArrayList<>(List.of(args));
     boolean exitWhenReady = rest.remove(EXIT_WHEN_READY);
+    rest.remove(TRAIN_CLUSTER);
     CommandLine line;
     try {
       line = DefaultParser.builder().get().parse(options(), rest.toArray(String[]::new));
@@ -127,6 +135,9 @@ public final class EtcdNodeCommand {
 
   /** Parses, then runs the node until it is stopped; returns the exit status. */
   static int run(String[] args, PrintStream out, PrintStream err) throws InterruptedException {
+    if (List.of(args).contains(TRAIN_CLUSTER)) {
+      return trainCluster(args, err);
+    }
     Flags flags;
     try {
       flags = parse(args);
@@ -185,6 +196,44 @@ public final class EtcdNodeCommand {
     return 0;
   }
 
+  private static int trainCluster(String[] args, PrintStream err) {
+    List<EtcdNode> nodes = new ArrayList<>();
+    try {
+      Flags flags = parse(args);
+      Path dir = flags.dataDir() != null ? flags.dataDir() : Path.of("train.etcd");
+      List<String> peers = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+          peers.add("127.0.0.1:" + probe.getLocalPort());
+        }
+      }
+      for (int i = 0; i < 3; i++) {
+        List<String> others = new ArrayList<>(peers);
+        String self = others.remove(i);
+        nodes.add(EtcdNode.builder().name("train" + i).dataDir(dir.resolve("train" + i))
+            .clientAddress("127.0.0.1:0").peerAddress(self).peers(others).build());
+      }
+      List<java.util.concurrent.CompletableFuture<EtcdNode>> started = new ArrayList<>();
+      nodes.forEach(node -> started.add(node.start()));
+      for (java.util.concurrent.CompletableFuture<EtcdNode> f : started) {
+        f.get();
+      }
+      nodes.sort(java.util.Comparator.comparing(node -> !node.isLeader())); // leader first
+      for (EtcdNode node : nodes) {
+        exercise(node.clientUrl()); // the followers answer the write with a redirect
+      }
+      return 0;
+    } catch (BadFlagsException | IOException | ExecutionException | RuntimeException e) {
+      err.println("etcd-node: cluster training run failed: " + e);
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    } finally {
+      nodes.forEach(EtcdNode::close);
+    }
+  }
+
   /** One write, one read and one directory listing, so that the request path's classes get loaded. */
   private static void exercise(String clientUrl) throws IOException {
     for (String[] request : new String[][] {
@@ -198,15 +247,19 @@ public final class EtcdNodeCommand {
         c.setRequestProperty("Content-Type", "application/x-www-form-urlencoded");
         c.getOutputStream().write(request[2].getBytes(java.nio.charset.StandardCharsets.UTF_8));
       }
-      c.getResponseCode();
-      c.getInputStream().readAllBytes();
+      int status = c.getResponseCode();
+      try (java.io.InputStream body = status >= 400 ? c.getErrorStream() : c.getInputStream()) {
+        if (body != null) {
+          body.readAllBytes();
+        }
+      }
       c.disconnect();
     }
   }
 
   public static void main(String[] args) throws InterruptedException {
     int status = run(args, System.out, System.err);
-    if (status != 0 || List.of(args).contains(EXIT_WHEN_READY)) {
+    if (status != 0 || List.of(args).contains(EXIT_WHEN_READY) || List.of(args).contains(TRAIN_CLUSTER)) {
       System.exit(status); // Atomix leaves non-daemon threads behind
     }
   }

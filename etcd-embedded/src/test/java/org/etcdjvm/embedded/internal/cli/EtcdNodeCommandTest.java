@@ -92,6 +92,16 @@ class EtcdNodeCommandTest {
     assertThat(version.text()).isEqualTo("etcd v0.1.2 (etcdjvm)" + System.lineSeparator());
   }
 
+  @Test
+  void theClusterTrainingRunFormsAClusterAndStops(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Output err = new Output();
+    assertThat(EtcdNodeCommand.run(new String[] {"-d", dir.toString(), "--train-cluster"}, new Output().stream, err.stream))
+        .as(err.text()).isZero();
+    try (var files = java.nio.file.Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("train0", "train1", "train2");
+    }
+  }
+
   private static final class Output {
     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     final PrintStream stream = new PrintStream(bytes, true, StandardCharsets.UTF_8);
