@@ -32,11 +32,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST = "127.0.0.1"
 OURS_CMD = (os.path.join(ROOT, "bin", "etcd-node")
             + " -n {NAME} -d {DIR} -c 127.0.0.1:{PORT} -s 127.0.0.1:{PEER_PORT} -C {OTHER_PEERS}")
-ETCD_CMD = ("etcd --name {NAME} --data-dir {DIR} --listen-client-urls http://127.0.0.1:{PORT}"
-            " --advertise-client-urls http://127.0.0.1:{PORT} --listen-peer-urls http://127.0.0.1:{PEER_PORT}"
-            " --initial-advertise-peer-urls http://127.0.0.1:{PEER_PORT} --initial-cluster {CLUSTER}"
-            " --initial-cluster-state new --initial-cluster-token etcdjvm-startup --enable-v2=true"
-            " --logger=zap --log-level=error")
+def etcd_cmd_template():
+    """etcd's command line as run.sh and startup.sh build it (lib.sh's etcd_cmd), with placeholders."""
+    lib = os.path.join(ROOT, "benchmarks", "lib.sh")
+    return subprocess.run(["bash", "-c", f'. "{lib}"; etcd_cmd "{{NAME}}" "{{PORT}}" "{{PEER_PORT}}" "{{CLUSTER}}" "{{DIR}}"'],
+                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def free_ports(n, used):
@@ -136,7 +136,7 @@ def main():
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--no-etcd", action="store_true")
     ap.add_argument("--ours-cmd", default=OURS_CMD)
-    ap.add_argument("--etcd-cmd", default=ETCD_CMD)
+    ap.add_argument("--etcd-cmd", default=None, help="default: lib.sh's etcd_cmd")
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between rounds [1]")
     a = ap.parse_args()
     if not 1 <= a.runs <= 50 or not 1 <= a.nodes <= 7:
@@ -145,7 +145,7 @@ def main():
     if not a.no_etcd:
         if shutil.which("etcd") is None:
             ap.error("etcd not found (apt-get install etcd-server), or pass --no-etcd")
-        servers.append(("etcd", a.etcd_cmd, "/v2/keys"))
+        servers.append(("etcd", a.etcd_cmd or etcd_cmd_template(), "/v2/keys"))
     if a.ours_cmd == OURS_CMD:
         subprocess.run([os.path.join(ROOT, "bin", "etcd-node"), "--prepare"], check=True)
     used = set()

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.etcdjvm.embedded.internal.LocalCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,22 +23,11 @@ class ThreeNodeClusterTest {
 
   @BeforeAll
   static void start() throws Exception {
-    List<String> peers = new ArrayList<>();
+    List<String> peers = LocalCluster.peerAddresses(3);
     for (int i = 0; i < 3; i++) {
-      try (ServerSocket s = new ServerSocket(0)) {
-        peers.add("127.0.0.1:" + s.getLocalPort());
-      }
+      nodes.add(LocalCluster.member(peers, i, "n" + i, dir.resolve("n" + i)).build());
     }
-    List<CompletableFuture<EtcdNode>> starting = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      List<String> others = new ArrayList<>(peers);
-      others.remove(i);
-      EtcdNode node = EtcdNode.builder().name("n" + i).dataDir(dir.resolve("n" + i))
-          .clientAddress("127.0.0.1:0").peerAddress(peers.get(i)).peers(others).build();
-      nodes.add(node);
-      starting.add(node.start());
-    }
-    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    LocalCluster.startAll(nodes, Duration.ofSeconds(60));
   }
 
   @AfterAll

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.etcdjvm.embedded.EtcdNode;
+import org.etcdjvm.embedded.internal.LocalCluster;
 
 /** Starts real in-process nodes on free loopback ports, as etcd-embedded's own tests do. */
 final class Nodes {
@@ -25,25 +26,12 @@ final class Nodes {
 
   /** Three started members of one Raft group, in start order. */
   static List<EtcdNode> three(Path dir) throws Exception {
-    List<String> peers = new ArrayList<>();
-    for (int i = 0; i < 3; i++) peers.add("127.0.0.1:" + freePort());
+    List<String> peers = LocalCluster.peerAddresses(3);
     List<EtcdNode> nodes = new ArrayList<>();
-    List<CompletableFuture<EtcdNode>> starting = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      List<String> others = new ArrayList<>(peers);
-      others.remove(i);
-      EtcdNode node = EtcdNode.builder().name("n" + i).dataDir(dir.resolve("n" + i))
-          .clientAddress("127.0.0.1:0").peerAddress(peers.get(i)).peers(others).build();
-      nodes.add(node);
-      starting.add(node.start());
+      nodes.add(LocalCluster.member(peers, i, "n" + i, dir.resolve("n" + i)).build());
     }
-    try {
-      CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      nodes.forEach(EtcdNode::close);
-      throw e;
-    }
-    return nodes;
+    return LocalCluster.startAll(nodes, Duration.ofSeconds(60));
   }
 
   /** The one leader among the running nodes, waiting up to 10 s for an election to settle. */
@@ -67,14 +55,6 @@ final class Nodes {
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) throw new AssertionError("condition not met within " + timeout);
       Thread.sleep(10);
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

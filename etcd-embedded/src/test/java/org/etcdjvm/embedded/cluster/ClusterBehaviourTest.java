@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.etcdjvm.embedded.EtcdNode;
+import org.etcdjvm.embedded.internal.LocalCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -42,23 +43,15 @@ class ClusterBehaviourTest {
 
   @BeforeAll
   static void start() throws Exception {
+    peers.addAll(LocalCluster.peerAddresses(3));
     for (int i = 0; i < 3; i++) {
-      peers.add("127.0.0.1:" + ProcessCluster.freePort());
+      nodes.add(build(i, "127.0.0.1:0"));
     }
-    List<CompletableFuture<EtcdNode>> starting = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      EtcdNode node = build(i, "127.0.0.1:0");
-      nodes.add(node);
-      starting.add(node.start());
-    }
-    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    LocalCluster.startAll(nodes, Duration.ofSeconds(60));
   }
 
   private static EtcdNode build(int i, String clientAddress) {
-    List<String> others = new ArrayList<>(peers);
-    others.remove(i);
-    return EtcdNode.builder().name("n" + (i + 1)).dataDir(dir.resolve("n" + (i + 1)))
-        .clientAddress(clientAddress).peerAddress(peers.get(i)).peers(others).build();
+    return LocalCluster.member(peers, i, "n" + (i + 1), dir.resolve("n" + (i + 1))).clientAddress(clientAddress).build();
   }
 
   @AfterAll

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.etcdjvm.embedded.internal.LocalCluster;
 
 /** N etcd nodes in child JVMs on free loopback ports, each with its own data directory under {@code root}. */
 final class ProcessCluster implements AutoCloseable {
@@ -18,8 +19,8 @@ final class ProcessCluster implements AutoCloseable {
     List<String> clients = new ArrayList<>();
     List<String> peers = new ArrayList<>();
     for (int i = 0; i < size; i++) {
-      clients.add("127.0.0.1:" + freePort());
-      peers.add("127.0.0.1:" + freePort());
+      clients.add("127.0.0.1:" + LocalCluster.freePort());
+      peers.add("127.0.0.1:" + LocalCluster.freePort());
     }
     for (int i = 0; i < size; i++) {
       List<String> others = new ArrayList<>(peers);
@@ -98,29 +99,4 @@ final class ProcessCluster implements AutoCloseable {
       n.kill();
     }
   }
-
-  private static final java.util.Set<Integer> handedOut = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  /**
-   * A port that is free now, chosen below Linux's ephemeral range (32768-60999): a port from
-   * {@code new ServerSocket(0)} can be taken, before the child JVM binds it, as the local end of
-   * some outgoing connection (the other nodes' Raft connections among them).
-   */
-  static int freePort() throws IOException {
-    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
-    for (int attempt = 0; attempt < 1000; attempt++) {
-      int port = random.nextInt(20_000, 32_000);
-      if (!handedOut.add(port)) {
-        continue;
-      }
-      try (ServerSocket s = new ServerSocket()) {
-        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
-        return port;
-      } catch (IOException taken) {
-        // try another
-      }
-    }
-    throw new IOException("no free port in 20000-32000");
-  }
-
 }

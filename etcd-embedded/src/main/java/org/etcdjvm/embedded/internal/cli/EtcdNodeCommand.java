@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -17,6 +18,7 @@ import org.apache.commons.cli.ParseException;
 import org.apache.commons.cli.help.HelpFormatter;
 import org.apache.commons.cli.help.TextHelpAppendable;
 import org.etcdjvm.embedded.EtcdNode;
+import org.etcdjvm.embedded.internal.LocalCluster;
 
 /**
  * {@code bin/etcd-node}: starts one node with etcd 0.1's flags and runs until Ctrl-C (SIGINT or
@@ -201,33 +203,21 @@ public final class EtcdNodeCommand {
     try {
       Flags flags = parse(args);
       Path dir = flags.dataDir() != null ? flags.dataDir() : Path.of("train.etcd");
-      List<String> peers = new ArrayList<>();
+      List<String> peers = LocalCluster.peerAddresses(3);
       for (int i = 0; i < 3; i++) {
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-          peers.add("127.0.0.1:" + probe.getLocalPort());
-        }
+        nodes.add(LocalCluster.member(peers, i, "train" + i, dir.resolve("train" + i)).build());
       }
-      for (int i = 0; i < 3; i++) {
-        List<String> others = new ArrayList<>(peers);
-        String self = others.remove(i);
-        nodes.add(EtcdNode.builder().name("train" + i).dataDir(dir.resolve("train" + i))
-            .clientAddress("127.0.0.1:0").peerAddress(self).peers(others).build());
-      }
-      List<java.util.concurrent.CompletableFuture<EtcdNode>> started = new ArrayList<>();
-      nodes.forEach(node -> started.add(node.start()));
-      for (java.util.concurrent.CompletableFuture<EtcdNode> f : started) {
-        f.get();
-      }
+      LocalCluster.startAll(nodes, Duration.ofSeconds(60));
       nodes.sort(java.util.Comparator.comparing(node -> !node.isLeader())); // leader first
       for (EtcdNode node : nodes) {
         exercise(node.clientUrl()); // the followers answer the write with a redirect
       }
       return 0;
-    } catch (BadFlagsException | IOException | ExecutionException | RuntimeException e) {
-      err.println("etcd-node: cluster training run failed: " + e);
-      return 1;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return 1;
+    } catch (Exception e) {
+      err.println("etcd-node: cluster training run failed: " + e);
       return 1;
     } finally {
       nodes.forEach(EtcdNode::close);
@@ -259,7 +249,8 @@ public final class EtcdNodeCommand {
 
   public static void main(String[] args) throws InterruptedException {
     int status = run(args, System.out, System.err);
-    if (status != 0 || List.of(args).contains(EXIT_WHEN_READY) || List.of(args).contains(TRAIN_CLUSTER)) {
+    List<String> given = List.of(args);
+    if (status != 0 || given.contains(EXIT_WHEN_READY) || given.contains(TRAIN_CLUSTER)) {
       System.exit(status); // Atomix leaves non-daemon threads behind
     }
   }

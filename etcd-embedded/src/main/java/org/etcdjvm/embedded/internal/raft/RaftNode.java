@@ -458,34 +458,34 @@ public final class RaftNode implements Replica, AutoCloseable {
    * reads at least that fresh.
    */
   private CompletableFuture<Void> awaitApplied(long index) {
-    CompletableFuture<Void> applied = new CompletableFuture<>();
-    if (store.index() >= index) {
-      applied.complete(null);
-      return applied;
-    }
-    ScheduledFuture<?> poll = ticker.scheduleWithFixedDelay(() -> {
-      if (store.index() >= index) {
-        applied.complete(null);
-      }
-    }, 2, 2, TimeUnit.MILLISECONDS);
-    applied.whenComplete((v, e) -> poll.cancel(false));
-    return applied;
+    return pollUntil(() -> store.index() >= index);
   }
+
 
   /**
    * Ready means writes can be answered: a follower that has not yet applied the leader's own
    * registration would know the leader but not where to redirect (error 300 instead of a 307).
    */
   private CompletableFuture<Void> awaitLeaderUrl() {
-    CompletableFuture<Void> known = new CompletableFuture<>();
-    ScheduledFuture<?> poll = ticker.scheduleWithFixedDelay(() -> {
-      if (leader().map(MemberInfo::clientUrl).isPresent()) {
-        known.complete(null);
-      }
-    }, 0, 2, TimeUnit.MILLISECONDS);
-    known.whenComplete((v, e) -> poll.cancel(false));
-    return known;
+    return pollUntil(() -> leader().map(MemberInfo::clientUrl).isPresent());
   }
+
+  /** Completes once {@code condition} holds, checked now and then every 2 ms on the ticker. */
+  private CompletableFuture<Void> pollUntil(java.util.function.BooleanSupplier condition) {
+    CompletableFuture<Void> met = new CompletableFuture<>();
+    if (condition.getAsBoolean()) {
+      met.complete(null);
+      return met;
+    }
+    ScheduledFuture<?> poll = ticker.scheduleWithFixedDelay(() -> {
+      if (condition.getAsBoolean()) {
+        met.complete(null);
+      }
+    }, 2, 2, TimeUnit.MILLISECONDS);
+    met.whenComplete((v, e) -> poll.cancel(false));
+    return met;
+  }
+
 
   private long term() {
     RaftServer s = server;
@@ -731,12 +731,17 @@ public final class RaftNode implements Replica, AutoCloseable {
    * stopped directly, the way {@code shutdown()} would have: the one reflective access in this
    * code base, on the failure path only.
    */
+  /** Atomix's internal state of {@code server} (read by reflection; tests inspect it too). */
+  static io.atomix.protocols.raft.impl.RaftContext contextOf(RaftServer server) throws ReflectiveOperationException {
+    java.lang.reflect.Field field = io.atomix.protocols.raft.impl.DefaultRaftServer.class.getDeclaredField("context");
+    field.setAccessible(true);
+    return (io.atomix.protocols.raft.impl.RaftContext) field.get(server);
+  }
+
   private static CompletableFuture<Void> stopUnstarted(RaftServer server) {
     CompletableFuture<Void> stopped = new CompletableFuture<>();
     try {
-      java.lang.reflect.Field field = io.atomix.protocols.raft.impl.DefaultRaftServer.class.getDeclaredField("context");
-      field.setAccessible(true);
-      io.atomix.protocols.raft.impl.RaftContext context = (io.atomix.protocols.raft.impl.RaftContext) field.get(server);
+      io.atomix.protocols.raft.impl.RaftContext context = contextOf(server);
       context.getThreadContext().execute(() -> {
         try {
           context.transition(RaftServer.Role.INACTIVE);

@@ -93,9 +93,7 @@ class RaftNodeTest {
 
   private static String atomixState(RaftNode node) {
     try {
-      java.lang.reflect.Field field = io.atomix.protocols.raft.impl.DefaultRaftServer.class.getDeclaredField("context");
-      field.setAccessible(true);
-      var context = (io.atomix.protocols.raft.impl.RaftContext) field.get(node.raftServer());
+      var context = RaftNode.contextOf(node.raftServer());
       var manager = context.getServiceManager();
       java.lang.reflect.Field compactFuture = manager.getClass().getDeclaredField("compactFuture");
       compactFuture.setAccessible(true);
