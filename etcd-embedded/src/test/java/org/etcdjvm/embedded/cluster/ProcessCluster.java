@@ -1,7 +1,6 @@
 package org.etcdjvm.embedded.cluster;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
