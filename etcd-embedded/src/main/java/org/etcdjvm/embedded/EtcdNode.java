@@ -43,15 +43,19 @@ import org.slf4j.LoggerFactory;
  * and frees their ports; data stays in the data directory, and a node started again on it recovers
  * every acknowledged write.
  *
- * <p><b>Clusters.</b> Give every member the same static member list: its own {@link
- * Builder#peerAddress peer address} plus the others' in {@link Builder#peers peers} (etcd's
- * {@code -s} and {@code -C}). Members are identified by peer address; names and client URLs are
- * learned from {@code /_etcd/machines/<name>}, which each member writes when it starts. The first
- * start of a group elects a leader as soon as a majority is up; {@code start()} of each member
- * completes once its own registration is committed and its local replica has caught up to it.
- * Writes sent to a follower get a 307 to the leader; reads and watches are served locally. A
- * member restarted on its data directory rejoins and catches up; one started on an empty (wiped)
- * directory rejoins as an empty member and receives the whole log (or a snapshot) from the leader.
+ * <p><b>Clusters</b>, the etcd 0.1 way: start the first node with no {@link Builder#peers peers}
+ * (a cluster of one), and every other node with {@code peers(...)} naming the peer address of any
+ * running member (etcd's {@code -C}): it joins the cluster at runtime through a Raft configuration
+ * change. Alternatively start every member of a new cluster at once with the same member list (each
+ * its own {@link Builder#peerAddress peer address}, the others as peers): they form the cluster once
+ * a majority is up. Members are identified by peer address; names and client URLs are learned from
+ * {@code /_etcd/machines/<name>}, which each member writes when it starts. A node restarted on its
+ * data directory rejoins its own cluster whatever its peers say. {@code start()} refuses (fails
+ * with a message saying why) a node that would make a second cluster or does not belong: a data
+ * directory of another cluster or of a removed member, a peer started with a different member
+ * list, a name in use, a full cluster ({@link Builder#maxClusterSize}, error 103). Writes sent to a
+ * follower get a 307 to the leader; reads and watches are served locally. {@link #removeMember}
+ * removes a member; the removed node closes itself.
  *
  * <p><b>JVM flags.</b> Atomix's serializer (Kryo 4) needs {@code --add-opens
  * java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED}
@@ -66,21 +70,23 @@ public final class EtcdNode implements Closeable {
   private final String peerAddress;
   private final RaftNode raft;
   private final V1HttpServer http;
+  private final CompletableFuture<Void> whenClosed = new CompletableFuture<>();
   private CompletableFuture<EtcdNode> started;
   private volatile String clientUrl;
   private volatile boolean closed;
 
   private EtcdNode(Builder builder) {
     this.config = builder.copy();
-    this.peerAddress = withFreePort(config.peerAddress);
+    this.peerAddress = withFreePort(config.peerAddress, config.peerListenHost);
     StoreLimits limits = new StoreLimits(config.maxKeyBytes, config.maxValueBytes, config.historySize, config.maxWatchers);
-    this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peers,
+    this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peerListenHost, config.peers,
         config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
-        config.commitTimeout, Duration.ofMillis(50), 1, 256, 32 * 1024 * 1024, limits));
+        config.commitTimeout, Duration.ofMillis(10), 256, 32 * 1024 * 1024, config.maxClusterSize, limits));
     String[] client = splitHostPort(config.clientAddress);
-    this.http = new V1HttpServer(raft, HttpConfig.of(client[0], Integer.parseInt(client[1]))
+    this.http = new V1HttpServer(raft, HttpConfig.of(
+            config.clientListenHost != null ? config.clientListenHost : client[0], Integer.parseInt(client[1]))
         .withMaxBodyBytes(config.maxBodyBytes)
-        .withMaxConnections(config.maxConnections));
+        .withMaxConnections(config.maxConnections), config.corsOrigins);
   }
 
   /** A builder with etcd's defaults. */
@@ -109,10 +115,12 @@ public final class EtcdNode implements Closeable {
     RaftNode.prewarm();
     CompletableFuture<EtcdNode> future = http.start()
         .thenCompose(address -> {
-          clientUrl = "http://" + hostForUrl(address) + ":" + address.getPort();
+          // Advertised: the host of the client address (a listen host of 0.0.0.0 is no address), the bound port.
+          clientUrl = "http://" + hostForUrl(splitHostPort(config.clientAddress)[0]) + ":" + address.getPort();
           return raft.start(clientUrl);
         })
         .thenApply(v -> {
+          raft.removed().thenAccept(reason -> closeInBackground());
           log.info("etcd node {} ready in {} ms: client URL {}, peer URL http://{}, data dir {}",
               config.name, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin), clientUrl, peerAddress, dataDir());
           return this;
@@ -175,6 +183,44 @@ public final class EtcdNode implements Closeable {
     return raft.isLeader();
   }
 
+  /**
+   * Removes the member called {@code name} (etcd's {@code -n}) from the cluster; works on any
+   * member (the request goes to the leader). The removed member stops serving and closes itself
+   * (its {@link #whenClosed()} completes); removing this node itself does the same here. Completes
+   * once the new configuration is committed. Fails with an {@link IllegalArgumentException} for an
+   * unknown name, and with an {@link IllegalStateException} saying why when the cluster refuses:
+   * the last member, no leader, or a removal that would leave fewer members that answer than a
+   * majority of the rest (bring members back, or remove the dead ones first).
+   */
+  public CompletableFuture<Void> removeMember(String name) {
+    Objects.requireNonNull(name, "name == null");
+    return raft.removeMember(name).handle((v, error) -> {
+      if (error == null) {
+        return null;
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof org.etcdjvm.embedded.internal.store.StoreException) {
+        throw new CompletionException(new IllegalArgumentException("no member called " + name + " in the cluster"));
+      }
+      throw cause instanceof RuntimeException r ? new CompletionException(r)
+          : new CompletionException(new IllegalStateException(cause.getMessage(), cause));
+    });
+  }
+
+  /**
+   * Completes once this node is closed, by {@link #close()}, by a failed start, or because it was
+   * removed from the cluster. Never fails.
+   */
+  public CompletableFuture<Void> whenClosed() {
+    return whenClosed.copy();
+  }
+
+  private void closeInBackground() {
+    Thread t = new Thread(this::close, "etcd-node-" + config.name + "-removed");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /** Stops serving and releases every thread and port this node opened. Idempotent. */
   @Override
   public void close() {
@@ -189,21 +235,24 @@ public final class EtcdNode implements Closeable {
     } catch (RuntimeException e) {
       log.debug("closing the HTTP server failed", e);
     }
-    raft.close();
+    try {
+      raft.close();
+    } finally {
+      whenClosed.complete(null);
+    }
   }
 
-  private static String hostForUrl(InetSocketAddress address) {
-    String host = address.getHostString();
-    return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+  private static String hostForUrl(String host) {
+    return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
-  private static String withFreePort(String address) {
+  private static String withFreePort(String address, String listenHost) {
     String[] hostPort = splitHostPort(address);
     if (!hostPort[1].equals("0")) {
       return address;
     }
     try (ServerSocket socket = new ServerSocket()) {
-      socket.bind(new InetSocketAddress(hostPort[0], 0));
+      socket.bind(new InetSocketAddress(listenHost != null ? listenHost : hostPort[0], 0));
       return hostPort[0] + ":" + socket.getLocalPort();
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot find a free port on " + hostPort[0] + ": " + e.getMessage(), e);
@@ -236,11 +285,15 @@ public final class EtcdNode implements Closeable {
     private Path dataDir;
     private String clientAddress = "127.0.0.1:4001";
     private String peerAddress = "127.0.0.1:7001";
+    private String clientListenHost;
+    private String peerListenHost;
+    private List<String> corsOrigins = List.of();
     private List<String> peers = List.of();
     private Duration startTimeout = Duration.ofSeconds(30);
     private Duration commitTimeout = Duration.ofSeconds(5);
-    private Duration electionTimeout;
-    private Duration heartbeatInterval;
+    private Duration electionTimeout = Duration.ofMillis(200);
+    private Duration heartbeatInterval = Duration.ofMillis(50);
+    private int maxClusterSize = 9;
     private int maxKeyBytes = 1024;
     private int maxValueBytes = 1024 * 1024;
     private int maxBodyBytes = 2 * 1024 * 1024;
@@ -281,12 +334,61 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
-    /** Peer addresses ({@code host:port}) of the other members; none means a single-member cluster. */
+    /**
+     * The host the HTTP API listens on, when it differs from the advertised {@link #clientAddress}
+     * (etcd's {@code -cl}), e.g. {@code 0.0.0.0}; default: the client address's host.
+     */
+    public Builder clientListenHost(String host) {
+      this.clientListenHost = host(host, "clientListenHost");
+      return this;
+    }
+
+    /**
+     * The host Raft traffic is received on, when it differs from the advertised {@link #peerAddress}
+     * (etcd's {@code -sl}); default: the peer address's host.
+     */
+    public Builder peerListenHost(String host) {
+      this.peerListenHost = host(host, "peerListenHost");
+      return this;
+    }
+
+    /**
+     * Origins allowed to call the API from a browser (etcd's {@code -cors}): a request whose
+     * {@code Origin} is listed (or any, with {@code "*"}) gets {@code Access-Control-Allow-Origin}
+     * and preflight ({@code OPTIONS}) requests are answered. Default: none (no CORS headers).
+     */
+    public Builder corsOrigins(List<String> origins) {
+      List<String> checked = new ArrayList<>();
+      for (String origin : origins) {
+        if (Objects.requireNonNull(origin, "origin == null").isBlank()) {
+          throw new IllegalArgumentException("blank CORS origin");
+        }
+        checked.add(origin.trim());
+      }
+      this.corsOrigins = List.copyOf(checked);
+      return this;
+    }
+
+    private static String host(String host, String what) {
+      Objects.requireNonNull(host, what + " == null");
+      if (host.isBlank() || host.contains(" ") || host.contains("/")) {
+        throw new IllegalArgumentException(what + " must be a host name or address: \"" + host + "\"");
+      }
+      return host;
+    }
+
+    /**
+     * Peer addresses ({@code host:port}) of other members (etcd's {@code -C}). A node with an empty
+     * data directory asks them at start: if one belongs to a running cluster, this node joins it at
+     * runtime; if they are all new too and a majority of this list agrees on it, they form a new
+     * cluster together. None: a new single-member cluster. A node restarted on its data directory
+     * rejoins its own cluster whatever this says.
+     */
     public Builder peers(String... peers) {
       return peers(Arrays.asList(peers));
     }
 
-    /** Peer addresses ({@code host:port}) of the other members; none means a single-member cluster. */
+    /** Peer addresses ({@code host:port}) of other members; see {@link #peers(String...)}. */
     public Builder peers(List<String> peers) {
       List<String> checked = new ArrayList<>();
       for (String peer : peers) {
@@ -309,15 +411,33 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
-    /** Raft election timeout; default 100 ms for a single member, 500 ms for a group. */
+    /**
+     * Raft election timeout; default 200 ms (etcd 0.1's). A follower that hears nothing from the
+     * leader for one to two of these stands for election, so it bounds failover after a crash; a
+     * machine that can stall a process for longer (GC pauses, overload) wants a longer one. Must
+     * be longer than the heartbeat interval.
+     */
     public Builder electionTimeout(Duration timeout) {
       this.electionTimeout = positive(timeout, "electionTimeout");
       return this;
     }
 
-    /** Raft heartbeat interval; default 50 ms for a single member, 100 ms for a group. */
+    /**
+     * Raft heartbeat interval: how often the leader contacts idle followers; default 50 ms (etcd
+     * 0.1's). Followers learn of new commits at once (the leader pushes the commit index after each
+     * write), so this mostly bounds how soon a dead leader is noticed.
+     */
     public Builder heartbeatInterval(Duration interval) {
       this.heartbeatInterval = positive(interval, "heartbeatInterval");
+      return this;
+    }
+
+    /**
+     * Members the cluster admits at most (etcd's {@code -maxsize}); default 9. A node that tries to
+     * join a full cluster fails to start with error 103; the limit that counts is the leader's.
+     */
+    public Builder maxClusterSize(int members) {
+      this.maxClusterSize = atLeast(members, 1, "maxClusterSize");
       return this;
     }
 
@@ -359,6 +479,10 @@ public final class EtcdNode implements Closeable {
 
     /** A node with this configuration; nothing is started or bound yet. */
     public EtcdNode build() {
+      if (heartbeatInterval.compareTo(electionTimeout) >= 0) {
+        throw new IllegalArgumentException("heartbeatInterval (" + heartbeatInterval.toMillis()
+            + " ms) must be shorter than electionTimeout (" + electionTimeout.toMillis() + " ms)");
+      }
       return new EtcdNode(this);
     }
 
@@ -369,10 +493,14 @@ public final class EtcdNode implements Closeable {
       b.clientAddress = clientAddress;
       b.peerAddress = peerAddress;
       b.peers = peers;
+      b.clientListenHost = clientListenHost;
+      b.peerListenHost = peerListenHost;
+      b.corsOrigins = corsOrigins;
       b.startTimeout = startTimeout;
       b.commitTimeout = commitTimeout;
       b.electionTimeout = electionTimeout;
       b.heartbeatInterval = heartbeatInterval;
+      b.maxClusterSize = maxClusterSize;
       b.maxKeyBytes = maxKeyBytes;
       b.maxValueBytes = maxValueBytes;
       b.maxBodyBytes = maxBodyBytes;

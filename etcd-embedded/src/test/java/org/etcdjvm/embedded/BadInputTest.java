@@ -394,7 +394,9 @@ class BadInputTest {
       assertThat(c.read().body()).isEqualTo("etcd v0.1.2");
     }
 
-    for (String path : new String[] {"/", "/v2/keys/foo", "/v1/keysfoo", "/v1/key/foo", "/v1", "/V1/keys/foo"}) {
+    assertThat(unchanged(() -> raw(post("/", FORM, "value=x"))).body()).as("/ is the version, as in etcd 0.1.0")
+        .isEqualTo("etcd v0.1.2");
+    for (String path : new String[] {"/x", "/v2/keys/foo", "/v1/keysfoo", "/v1/key/foo", "/v1", "/V1/keys/foo"}) {
       Reply r = unchanged(() -> raw(post(path, FORM, "value=x")));
       assertThat(r.status()).as(path).isEqualTo(404);
       assertThat(r.body()).isEqualTo("404 page not found\n");

@@ -33,6 +33,7 @@ final class NodeProcess {
   final List<String> peers;
   final Path dataDir;
   final Path logFile;
+  private final List<String> extraArgs = new ArrayList<>();
   private Process process;
   private volatile CompletableFuture<Long> ready;
   private long launchedNanos;
@@ -44,6 +45,12 @@ final class NodeProcess {
     this.peers = List.copyOf(peers);
     this.dataDir = dataDir;
     this.logFile = dataDir.resolveSibling(name + ".log");
+  }
+
+  /** More flags for every later {@link #start()}. */
+  NodeProcess withArgs(String... args) {
+    extraArgs.addAll(List.of(args));
+    return this;
   }
 
   String clientUrl() {
@@ -85,6 +92,7 @@ final class NodeProcess {
       cmd.add("-C");
       cmd.add(String.join(",", peers));
     }
+    cmd.addAll(extraArgs);
     Files.createDirectories(dataDir.getParent());
     CompletableFuture<Long> readyNow = new CompletableFuture<>();
     ready = readyNow;
@@ -133,6 +141,15 @@ final class NodeProcess {
     } catch (java.util.concurrent.TimeoutException e) {
       throw new AssertionError(name + " not ready within " + timeout + "; log:\n" + tail(40), e);
     }
+  }
+
+  /** Waits for the process to exit on its own; returns its exit status. */
+  int awaitExit(Duration timeout) throws InterruptedException {
+    Process p = process;
+    if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError(name + " still running after " + timeout + "; log:\n" + tail(40));
+    }
+    return p.exitValue();
   }
 
   boolean isAlive() {

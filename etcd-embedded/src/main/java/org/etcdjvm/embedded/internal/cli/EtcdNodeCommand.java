@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
@@ -21,12 +23,14 @@ import org.etcdjvm.embedded.EtcdNode;
 import org.etcdjvm.embedded.internal.LocalCluster;
 
 /**
- * {@code bin/etcd-node}: starts one node with etcd 0.1's flags and runs until Ctrl-C (SIGINT or
- * SIGTERM), then closes it cleanly. Exit status 0 after a clean stop (or after {@code --help} and
- * {@code --version}), 1 if the node could not start, 2 for bad flags.
+ * {@code bin/etcd-node}: starts one node with etcd 0.1.2's flags and runs until Ctrl-C (SIGINT or
+ * SIGTERM), then closes it cleanly; also stops when the node is removed from its cluster. Exit
+ * status 0 after a clean stop (or after {@code --help} and {@code --version}), 1 if the node could
+ * not start, 2 for bad flags.
  *
- * <p>Flags are parsed by Apache Commons CLI. (picocli, used before, is compiled for Java 5, so
- * class-data sharing cannot archive its classes: it cost each start about 0.3 s of CPU.)
+ * <p>Every flag of etcd 0.1.2 is accepted, in Go's forms ({@code -flag value}, {@code -flag=value},
+ * {@code --flag}, booleans as {@code -v} or {@code -v=true}), plus long forms. Flags parsed by
+ * Apache Commons CLI (its classes can be put in the class-data-sharing archive).
  */
 public final class EtcdNodeCommand {
   static final String VERSION = "etcd v0.1.2 (etcdjvm)";
@@ -34,8 +38,21 @@ public final class EtcdNodeCommand {
   static final String DEFAULT_CLIENT_ADDRESS = "127.0.0.1:4001";
   static final String DEFAULT_PEER_ADDRESS = "127.0.0.1:7001";
 
-  /** The parsed command line. {@code dataDir} is null when not given (EtcdNode's default). */
+  /** etcd 0.1.2's TLS flags: another issue's work; until then they fail with a clear message. */
+  private static final List<String> TLS_FLAGS =
+      List.of("clientCert", "clientKey", "clientCAFile", "serverCert", "serverKey", "serverCAFile");
+  /** Boolean flags, which Go also accepts as {@code -flag=true} / {@code -flag=false}. */
+  private static final Set<String> BOOLEAN_FLAGS = Set.of("v", "vv", "f", "snapshot", "version", "h", "V");
+
+  /**
+   * The parsed command line. {@code dataDir}, {@code clientListenHost}, {@code peerListenHost},
+   * {@code historySize}, {@code maxClusterSize}, {@code electionTimeout} and {@code heartbeatInterval}
+   * are null when not given (EtcdNode's defaults). {@code verbosity}: 0, 1 ({@code -v}) or 2
+   * ({@code -vv}). {@code ignored} lists accepted flags that do nothing here, with the reason.
+   */
   record Flags(String name, Path dataDir, String clientAddress, String peerAddress, List<String> peers,
+      String clientListenHost, String peerListenHost, Integer historySize, Integer maxClusterSize, List<String> cors,
+      int verbosity, boolean force, Duration electionTimeout, Duration heartbeatInterval, List<String> ignored,
       boolean exitWhenReady, boolean help, boolean version) {
   }
 
@@ -52,20 +69,50 @@ public final class EtcdNodeCommand {
   }
 
   static Options options() {
-    Options options = new Options();
-    options.addOption(Option.builder("n").longOpt("name").hasArg().argName("name")
+    Options o = new Options();
+    o.addOption(Option.builder("n").longOpt("name").hasArg().argName("name")
         .desc("the node name (default: " + DEFAULT_NAME + ")").get());
-    options.addOption(Option.builder("d").longOpt("data-dir").hasArg().argName("dir")
+    o.addOption(Option.builder("d").longOpt("data-dir").hasArg().argName("dir")
         .desc("the directory to store log and snapshots (default: ./<name>.etcd)").get());
-    options.addOption(Option.builder("c").longOpt("client-addr").hasArg().argName("host:port")
-        .desc("host:port for client HTTP traffic (default: " + DEFAULT_CLIENT_ADDRESS + ")").get());
-    options.addOption(Option.builder("s").longOpt("peer-addr").hasArg().argName("host:port")
-        .desc("host:port for Raft traffic between members (default: " + DEFAULT_PEER_ADDRESS + ")").get());
-    options.addOption(Option.builder("C").longOpt("peers").hasArg().argName("host:port,...")
-        .desc("comma-separated peer addresses of the other members (none: a single-member cluster)").get());
-    options.addOption(Option.builder("h").longOpt("help").desc("show this help and exit").get());
-    options.addOption(Option.builder("V").longOpt("version").desc("print the version and exit").get());
-    return options;
+    o.addOption(Option.builder("c").longOpt("client-addr").hasArg().argName("host:port")
+        .desc("the advertised host:port for client HTTP traffic (default: " + DEFAULT_CLIENT_ADDRESS + ")").get());
+    o.addOption(Option.builder("cl").longOpt("client-listen-host").hasArg().argName("host")
+        .desc("the host to listen on for clients (default: the host of -c)").get());
+    o.addOption(Option.builder("s").longOpt("peer-addr").hasArg().argName("host:port")
+        .desc("the advertised host:port for Raft traffic between members (default: " + DEFAULT_PEER_ADDRESS + ")").get());
+    o.addOption(Option.builder("sl").longOpt("peer-listen-host").hasArg().argName("host")
+        .desc("the host to listen on for peers (default: the host of -s)").get());
+    o.addOption(Option.builder("C").longOpt("peers").hasArg().argName("host:port,...")
+        .desc("peer addresses of running members to join (or, for a new cluster, of all the other members)").get());
+    o.addOption(Option.builder("CF").longOpt("peers-file").hasArg().argName("file")
+        .desc("a file with the comma-separated peer addresses, instead of -C").get());
+    o.addOption(Option.builder("m").longOpt("history-size").hasArg().argName("events")
+        .desc("events kept for watches from an older index (etcd's result buffer; default 1000)").get());
+    o.addOption(Option.builder("maxsize").longOpt("max-cluster-size").hasArg().argName("members")
+        .desc("the most members the cluster admits (default 9); a join beyond it gets error 103").get());
+    o.addOption(Option.builder("cors").longOpt("cors").hasArg().argName("origins")
+        .desc("comma-separated origins allowed by CORS ('*' for any)").get());
+    o.addOption(Option.builder().longOpt("election-timeout").hasArg().argName("ms")
+        .desc("Raft election timeout in milliseconds (default 200)").get());
+    o.addOption(Option.builder().longOpt("heartbeat-interval").hasArg().argName("ms")
+        .desc("Raft heartbeat interval in milliseconds (default 50)").get());
+    o.addOption(Option.builder("f").longOpt("force")
+        .desc("discard this member's existing data directory and start as a new member (WARNING: data loss)").get());
+    o.addOption(Option.builder("v").longOpt("verbose").desc("verbose logging").get());
+    o.addOption(Option.builder("vv").longOpt("very-verbose").desc("very verbose logging (Raft included)").get());
+    o.addOption(Option.builder("snapshot").desc("accepted for etcd 0.1 compatibility: snapshots are always on").get());
+    o.addOption(Option.builder("r").hasArg().argName("n")
+        .desc("accepted for etcd 0.1 compatibility: joining retries until the start timeout").get());
+    o.addOption(Option.builder("w").hasArg().argName("host:port")
+        .desc("accepted for etcd 0.1 compatibility: there is no web dashboard").get());
+    o.addOption(Option.builder("cpuprofile").hasArg().argName("file")
+        .desc("accepted for etcd 0.1 compatibility: profile with JFR instead").get());
+    for (String tls : TLS_FLAGS) {
+      o.addOption(Option.builder(tls).hasArg().argName("file").desc("TLS (not supported yet)").get());
+    }
+    o.addOption(Option.builder("h").longOpt("help").desc("show this help and exit").get());
+    o.addOption(Option.builder("V").longOpt("version").desc("print the version and exit").get());
+    return o;
   }
 
   /**
@@ -82,34 +129,48 @@ public final class EtcdNodeCommand {
   private static final String TRAIN_CLUSTER = "--train-cluster";
 
   static Flags parse(String... args) throws BadFlagsException {
-    List<String> rest = new ArrayList<>(List.of(args));
+    Options options = options();
+    List<String> rest = goStyle(options, List.of(args));
     boolean exitWhenReady = rest.remove(EXIT_WHEN_READY);
     rest.remove(TRAIN_CLUSTER);
     CommandLine line;
     try {
-      line = DefaultParser.builder().get().parse(options(), rest.toArray(String[]::new));
+      line = DefaultParser.builder().setAllowPartialMatching(false).get().parse(options, rest.toArray(String[]::new));
     } catch (ParseException e) {
       throw new BadFlagsException(e.getMessage(), e);
     }
     if (!line.getArgList().isEmpty()) {
       throw new BadFlagsException("unexpected argument: " + line.getArgList().get(0), null);
     }
-    for (String single : new String[] {"n", "d", "c", "s"}) {
-      String[] values = line.getOptionValues(single);
-      if (values != null && values.length > 1) {
-        throw new BadFlagsException("option -" + single + " given more than once", null);
+    for (Option option : line.getOptions()) {
+      String[] values = line.getOptionValues(option);
+      String key = option.getOpt() != null ? option.getOpt() : option.getLongOpt();
+      if (!key.equals("C") && values != null && values.length > 1) {
+        throw new BadFlagsException("option -" + key + " given more than once", null);
+      }
+    }
+    for (String tls : TLS_FLAGS) {
+      if (line.hasOption(tls)) {
+        throw new BadFlagsException("-" + tls + ": TLS is not supported yet; the client and peer ports speak plain"
+            + " HTTP and Atomix messaging only (keep them on a trusted network)", null);
       }
     }
     List<String> peers = new ArrayList<>();
     String[] peerValues = line.getOptionValues("C");
     if (peerValues != null) {
       for (String value : peerValues) {
-        for (String peer : value.split(",", -1)) {
-          if (peer.isBlank()) {
-            throw new BadFlagsException("empty peer address in -C " + value, null);
-          }
-          peers.add(peer.trim());
-        }
+        addPeers(peers, value, "-C " + value);
+      }
+    }
+    if (line.hasOption("CF")) {
+      if (peerValues != null) {
+        throw new BadFlagsException("give either -C or -CF, not both", null);
+      }
+      Path file = Path.of(line.getOptionValue("CF"));
+      try {
+        addPeers(peers, Files.readString(file, StandardCharsets.UTF_8).trim(), "-CF " + file);
+      } catch (IOException e) {
+        throw new BadFlagsException("cannot read the peers file " + file + ": " + e.getMessage(), e);
       }
     }
     String dataDir = line.getOptionValue("d");
@@ -119,9 +180,103 @@ public final class EtcdNodeCommand {
     } catch (java.nio.file.InvalidPathException e) {
       throw new BadFlagsException("invalid data directory: " + e.getMessage(), e);
     }
+    List<String> cors = new ArrayList<>();
+    if (line.hasOption("cors")) {
+      for (String origin : line.getOptionValue("cors").split(",", -1)) {
+        if (origin.isBlank()) {
+          throw new BadFlagsException("empty origin in -cors " + line.getOptionValue("cors"), null);
+        }
+        cors.add(origin.trim());
+      }
+    }
+    List<String> ignored = new ArrayList<>();
+    if (line.hasOption("snapshot")) {
+      ignored.add("-snapshot (snapshots are always on)");
+    }
+    if (line.hasOption("r")) {
+      positiveInt(line, "r");
+      ignored.add("-r (joining retries until the start timeout)");
+    }
+    if (line.hasOption("w")) {
+      ignored.add("-w (there is no web dashboard)");
+    }
+    if (line.hasOption("cpuprofile")) {
+      ignored.add("-cpuprofile (profile with JFR: -XX:StartFlightRecording in ETCD_NODE_JAVA_OPTS)");
+    }
+    Integer history = line.hasOption("m") ? positiveInt(line, "m") : null;
+    Integer maxSize = line.hasOption("maxsize") ? positiveInt(line, "maxsize") : null;
+    Integer election = line.hasOption("election-timeout") ? positiveInt(line, "election-timeout") : null;
+    Integer heartbeat = line.hasOption("heartbeat-interval") ? positiveInt(line, "heartbeat-interval") : null;
     return new Flags(line.getOptionValue("n", DEFAULT_NAME), dir,
         line.getOptionValue("c", DEFAULT_CLIENT_ADDRESS), line.getOptionValue("s", DEFAULT_PEER_ADDRESS),
-        List.copyOf(peers), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
+        List.copyOf(peers), line.getOptionValue("cl"), line.getOptionValue("sl"), history, maxSize, List.copyOf(cors),
+        line.hasOption("vv") ? 2 : line.hasOption("v") ? 1 : 0, line.hasOption("f"),
+        election == null ? null : Duration.ofMillis(election), heartbeat == null ? null : Duration.ofMillis(heartbeat),
+        List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
+  }
+
+  /**
+   * Go's flag package forms that Commons CLI reads differently: {@code --flag} for a one-dash
+   * flag ({@code --maxsize 5}), and {@code -flag=true|false} for a boolean. (Go's
+   * {@code -flag=value} and {@code -flag value} Commons CLI reads as they are.)
+   */
+  private static List<String> goStyle(Options options, List<String> args) throws BadFlagsException {
+    List<String> out = new ArrayList<>(args.size());
+    for (String arg : args) {
+      String a = arg;
+      if (a.startsWith("--") && a.length() > 2) {
+        String name = a.substring(2).split("=", 2)[0];
+        if (!options.hasLongOption(name) && options.hasShortOption(name)) {
+          a = a.substring(1);
+        }
+      }
+      if (a.startsWith("-") && !a.startsWith("--") && a.indexOf('=') > 1) {
+        String name = a.substring(1, a.indexOf('='));
+        String value = a.substring(a.indexOf('=') + 1);
+        if (BOOLEAN_FLAGS.contains(name)) {
+          if (value.equalsIgnoreCase("false") || value.equals("0")) {
+            continue;
+          }
+          if (!value.equalsIgnoreCase("true") && !value.equals("1")) {
+            throw new BadFlagsException("invalid boolean value \"" + value + "\" for -" + name, null);
+          }
+          a = "-" + name;
+        } else if (options.hasShortOption(name)) {
+          out.add("-" + name); // Go's -flag=value, which Commons CLI reads only for one-letter flags
+          out.add(value);
+          continue;
+        }
+      }
+      if (a.equals("-version")) {
+        a = "--version"; // etcd 0.1.2's -version
+      }
+      out.add(a);
+    }
+    return out;
+  }
+
+  private static void addPeers(List<String> peers, String value, String source) throws BadFlagsException {
+    for (String peer : value.split(",", -1)) {
+      if (peer.isBlank()) {
+        throw new BadFlagsException("empty peer address in " + source, null);
+      }
+      String p = peer.trim();
+      // etcd 0.1 also accepted http:// URLs for peers
+      peers.add(p.startsWith("http://") ? p.substring("http://".length()) : p);
+    }
+  }
+
+  private static int positiveInt(CommandLine line, String flag) throws BadFlagsException {
+    String value = line.getOptionValue(flag);
+    try {
+      int n = Integer.parseInt(value.trim());
+      if (n < 1) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new BadFlagsException("-" + flag + " needs a positive whole number, got \"" + value + "\"", e);
+    }
   }
 
   static String usage() {
@@ -133,6 +288,24 @@ public final class EtcdNodeCommand {
       throw new java.io.UncheckedIOException(e);
     }
     return text.toString();
+  }
+
+  /**
+   * {@code -v} and {@code -vv} raise slf4j-simple's levels (bin/etcd-node's logging); they are read
+   * when the first logger is created, which happens after this.
+   */
+  private static void applyVerbosity(int verbosity) {
+    if (verbosity >= 1) {
+      System.setProperty("org.slf4j.simpleLogger.log.org.etcdjvm", "debug");
+    }
+    if (verbosity >= 2) {
+      for (String quiet : new String[] {"io.atomix.protocols.raft.roles", "io.atomix.protocols.raft.session",
+          "io.atomix.protocols.raft.impl.RaftContext", "io.atomix.cluster.protocol", "io.atomix.cluster.messaging",
+          "io.atomix.primitive.session"}) {
+        System.clearProperty("org.slf4j.simpleLogger.log." + quiet);
+      }
+      System.setProperty("org.slf4j.simpleLogger.log.io.atomix", "debug");
+    }
   }
 
   /** Parses, then runs the node until it is stopped; returns the exit status. */
@@ -156,26 +329,27 @@ public final class EtcdNodeCommand {
       out.println(VERSION);
       return 0;
     }
+    applyVerbosity(flags.verbosity());
+    for (String ignored : flags.ignored()) {
+      err.println("etcd-node: ignoring " + ignored);
+    }
     EtcdNode node;
     try {
-      EtcdNode.Builder builder = EtcdNode.builder()
-          .name(flags.name())
-          .clientAddress(flags.clientAddress())
-          .peerAddress(flags.peerAddress())
-          .peers(flags.peers());
-      if (flags.dataDir() != null) {
-        builder.dataDir(flags.dataDir());
-      }
-      node = builder.build();
+      node = builder(flags).build();
     } catch (IllegalArgumentException e) {
       err.println("etcd-node: " + e.getMessage());
       return 2;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      node.close();
-      stopped.countDown();
-    }, "etcd-node-shutdown"));
+    if (flags.force()) {
+      try {
+        forgetDataDir(node.dataDir(), err);
+      } catch (IOException e) {
+        err.println("etcd-node: -f: cannot clear " + node.dataDir() + ": " + e.getMessage());
+        return 1;
+      }
+    }
+    Thread hook = new Thread(node::close, "etcd-node-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
     try {
       node.start().get();
     } catch (ExecutionException e) {
@@ -193,9 +367,60 @@ public final class EtcdNodeCommand {
       }
       return 0;
     }
-    // EtcdNode logs the one "ready" line with the client URL.
-    stopped.await();
+    // EtcdNode logs the one "ready" line with the client URL; it closes itself if it is removed.
+    node.whenClosed().join();
     return 0;
+  }
+
+  static EtcdNode.Builder builder(Flags flags) {
+    EtcdNode.Builder builder = EtcdNode.builder()
+        .name(flags.name())
+        .clientAddress(flags.clientAddress())
+        .peerAddress(flags.peerAddress())
+        .peers(flags.peers());
+    if (flags.dataDir() != null) {
+      builder.dataDir(flags.dataDir());
+    }
+    if (flags.clientListenHost() != null) {
+      builder.clientListenHost(flags.clientListenHost());
+    }
+    if (flags.peerListenHost() != null) {
+      builder.peerListenHost(flags.peerListenHost());
+    }
+    if (flags.historySize() != null) {
+      builder.historySize(flags.historySize());
+    }
+    if (flags.maxClusterSize() != null) {
+      builder.maxClusterSize(flags.maxClusterSize());
+    }
+    if (!flags.cors().isEmpty()) {
+      builder.corsOrigins(flags.cors());
+    }
+    if (flags.electionTimeout() != null) {
+      builder.electionTimeout(flags.electionTimeout());
+    }
+    if (flags.heartbeatInterval() != null) {
+      builder.heartbeatInterval(flags.heartbeatInterval());
+    }
+    return builder;
+  }
+
+  /** etcd's {@code -f}: this member's Raft state goes; the directory itself stays. */
+  private static void forgetDataDir(Path dir, PrintStream err) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    err.println("etcd-node: -f: discarding the Raft log, snapshots and cluster id in " + dir);
+    for (String name : new String[] {"raft", "cluster-id"}) {
+      Path p = dir.resolve(name);
+      if (Files.exists(p)) {
+        try (var walk = Files.walk(p)) {
+          for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.delete(f);
+          }
+        }
+      }
+    }
   }
 
   private static int trainCluster(String[] args, PrintStream err) {
@@ -235,7 +460,7 @@ public final class EtcdNodeCommand {
       if (request[2] != null) {
         c.setDoOutput(true);
         c.setRequestProperty("Content-Type", "application/x-www-form-urlencoded");
-        c.getOutputStream().write(request[2].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        c.getOutputStream().write(request[2].getBytes(StandardCharsets.UTF_8));
       }
       int status = c.getResponseCode();
       try (java.io.InputStream body = status >= 400 ? c.getErrorStream() : c.getInputStream()) {
@@ -248,10 +473,8 @@ public final class EtcdNodeCommand {
   }
 
   public static void main(String[] args) throws InterruptedException {
-    int status = run(args, System.out, System.err);
-    List<String> given = List.of(args);
-    if (status != 0 || given.contains(EXIT_WHEN_READY) || given.contains(TRAIN_CLUSTER)) {
-      System.exit(status); // Atomix leaves non-daemon threads behind
-    }
+    // Atomix leaves non-daemon threads behind. (During a Ctrl-C shutdown this blocks until the
+    // shutdown hook has closed the node, then the JVM halts.)
+    System.exit(run(args, System.out, System.err));
   }
 }

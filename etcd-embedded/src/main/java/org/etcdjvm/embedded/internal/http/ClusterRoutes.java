@@ -75,6 +75,37 @@ final class ClusterRoutes {
     }
   }
 
+  /**
+   * {@code DELETE /remove/<name>} (etcd 0.1.2's peer API, served here on the client port): removes
+   * the member from the cluster; 200 with an empty body once the new configuration is committed.
+   * An unknown name is error 100; a refusal (the last member, no leader, a removal that would
+   * leave no majority of members that answer) is error 300 with the reason. Any other method: 405.
+   */
+  void remove(Exchange exchange, io.netty.handler.codec.http.FullHttpRequest request, String rawName) {
+    if (!request.method().equals(io.netty.handler.codec.http.HttpMethod.DELETE)) {
+      exchange.respondMethodNotAllowed("DELETE");
+      return;
+    }
+    String name = UrlDecoding.decodePath(rawName, 0, rawName.length());
+    if (name == null || name.isEmpty() || name.contains("/")) {
+      exchange.respondError(EtcdError.KEY_NOT_FOUND, "remove: " + rawName);
+      return;
+    }
+    replica.removeMember(name).whenComplete((v, error) -> exchange.execute(() -> {
+      if (error == null) {
+        exchange.respondEmpty(HttpResponseStatus.OK);
+        return;
+      }
+      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+          ? error.getCause() : error;
+      if (cause instanceof org.etcdjvm.embedded.internal.store.StoreException e) {
+        exchange.respondError(e.error(), e.cause());
+      } else {
+        exchange.respondError(EtcdError.RAFT_INTERNAL, "remove: " + cause.getMessage());
+      }
+    }));
+  }
+
   void version(Exchange exchange) {
     exchange.respondText(VERSION);
   }

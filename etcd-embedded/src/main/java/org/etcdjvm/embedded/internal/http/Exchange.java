@@ -18,6 +18,7 @@ final class Exchange {
   private final boolean keepAlive;
   private final RequestTarget target;
   private boolean done;
+  private String allowOrigin;
 
   Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target) {
     this.connection = connection;
@@ -69,6 +70,11 @@ final class Exchange {
     }
   }
 
+  /** CORS: the {@code Access-Control-Allow-Origin} every response to this request carries. */
+  void allowOrigin(String origin) {
+    this.allowOrigin = origin;
+  }
+
   /** Sends {@code response} unless this request was already answered. On the event loop only. */
   void respond(FullHttpResponse response) {
     if (done) {
@@ -76,6 +82,9 @@ final class Exchange {
       return;
     }
     done = true;
+    if (allowOrigin != null) {
+      response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, allowOrigin);
+    }
     connection.send(this, response);
   }
 

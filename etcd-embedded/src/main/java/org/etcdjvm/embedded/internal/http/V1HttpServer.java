@@ -66,9 +66,14 @@ public final class V1HttpServer implements Closeable {
   private volatile InetSocketAddress boundAddress;
 
   public V1HttpServer(Replica replica, HttpConfig config) {
+    this(replica, config, java.util.List.of());
+  }
+
+  /** @param corsOrigins origins allowed by CORS ({@code "*"}: any); empty: no CORS headers */
+  public V1HttpServer(Replica replica, HttpConfig config, java.util.List<String> corsOrigins) {
     this.replica = Objects.requireNonNull(replica, "replica == null");
     this.config = Objects.requireNonNull(config, "config == null");
-    this.routes = new V1Routes(replica);
+    this.routes = new V1Routes(replica, corsOrigins);
     long idle;
     try {
       idle = config.idleTimeout().toNanos();

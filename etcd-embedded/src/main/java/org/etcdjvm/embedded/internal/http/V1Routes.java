@@ -20,7 +20,14 @@ final class V1Routes {
   private final WatchRoute watch;
   private final ClusterRoutes cluster;
 
+  private final java.util.Set<String> corsOrigins;
+
   V1Routes(Replica replica) {
+    this(replica, java.util.List.of());
+  }
+
+  V1Routes(Replica replica, java.util.List<String> corsOrigins) {
+    this.corsOrigins = java.util.Set.copyOf(corsOrigins);
     StoreStats stats = new StoreStats();
     this.keys = new KeysRoute(replica, stats);
     this.watch = new WatchRoute(replica);
@@ -30,6 +37,9 @@ final class V1Routes {
   /** Answers {@code request} now or arranges for it to be answered. {@code request} is released after. */
   void dispatch(Exchange exchange, FullHttpRequest request) {
     String path = exchange.rawPath();
+    if (!corsOrigins.isEmpty() && cors(exchange, request)) {
+      return;
+    }
     if (path.startsWith("/v1/")) {
       if (isUnder(path, KEYS)) {
         keys.handle(exchange, request, path.substring(KEYS.length()));
@@ -44,11 +54,44 @@ final class V1Routes {
       } else {
         exchange.respondNotFound();
       }
-    } else if (path.equals("/version")) {
-      cluster.version(exchange);
+    } else if (path.startsWith("/remove/")) {
+      cluster.remove(exchange, request, path.substring("/remove/".length()));
+    } else if (path.equals("/version") || path.equals("/")) {
+      cluster.version(exchange); // "/" as in etcd 0.1.0
     } else {
       exchange.respondNotFound();
     }
+  }
+
+  /**
+   * etcd 0.1.2's {@code -cors}: a request from an allowed origin gets
+   * {@code Access-Control-Allow-Origin} (the origin, or {@code *} when any is allowed). A CORS
+   * preflight ({@code OPTIONS} with {@code Access-Control-Request-Method}) from an allowed origin is
+   * answered here (etcd 0.1.2 answered it 405, which browsers treat as a refusal). Returns whether
+   * the request has been answered.
+   */
+  private boolean cors(Exchange exchange, FullHttpRequest request) {
+    String origin = request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.ORIGIN);
+    if (origin == null) {
+      return false;
+    }
+    String allowed = corsOrigins.contains("*") ? "*" : corsOrigins.contains(origin) ? origin : null;
+    if (allowed == null) {
+      return false;
+    }
+    exchange.allowOrigin(allowed);
+    if (request.method().equals(io.netty.handler.codec.http.HttpMethod.OPTIONS)
+        && request.headers().contains(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+      io.netty.handler.codec.http.FullHttpResponse preflight =
+          HttpResponses.empty(exchange.version(), io.netty.handler.codec.http.HttpResponseStatus.OK);
+      preflight.headers()
+          .set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "POST, GET, PUT, DELETE")
+          .set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type")
+          .set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
+      exchange.respond(preflight);
+      return true;
+    }
+    return false;
   }
 
   /** {@code path} is {@code prefix} itself or lies below it. */

@@ -6,24 +6,29 @@ import java.util.List;
 import org.etcdjvm.embedded.internal.store.StoreLimits;
 
 /**
- * Everything a {@link RaftNode} needs. {@code electionTimeout} and {@code heartbeatInterval} may be
- * null: then 100/50 ms for a single member, 500/100 ms for a group.
+ * Everything a member of the Raft group needs.
  *
- * @param peerAddress   this member's {@code host:port} for Raft traffic (also its member id)
- * @param peers         the other members' peer addresses
- * @param requestTimeout reply timeout of each Raft request between members (Atomix uses 5 s)
- * @param commitTimeout how long a write may wait for its commit before it fails as "outcome unknown"
- * @param tickInterval  how often the leader checks for due TTLs
- * @param sessions      Raft sessions carrying writes, each with at most one batch in flight
- * @param maxBatchOps   writes per Raft command at most
- * @param segmentBytes  size of a log segment; compaction frees whole segments. A Raft entry (one
- *                      batch) is at most half of it, capped at 8 MiB, and must hold the largest
- *                      single write (key + value limits), so keep it at 8 MiB or more in production
+ * @param peerAddress       this member's advertised {@code host:port} for Raft traffic (also its member id)
+ * @param peerListenHost    the host to listen on for Raft traffic; null: the host of {@code peerAddress}
+ * @param peers             peer addresses of other members (etcd's {@code -C}): whom to ask at
+ *                          start; a restart uses the stored configuration whatever they are
+ * @param electionTimeout   Raft election timeout (a follower that hears nothing from the leader for
+ *                          one to two of these stands for election)
+ * @param heartbeatInterval how often the leader contacts idle followers
+ * @param requestTimeout    reply timeout of each Raft request between members (Atomix uses 5 s)
+ * @param commitTimeout     how long a write may wait for its commit before it fails as "outcome unknown"
+ * @param tickInterval      how often the leader checks for due TTLs
+ * @param maxBatchOps       writes per Raft command at most
+ * @param segmentBytes      size of a log segment; compaction frees whole segments; a Raft entry (one
+ *                          batch) is at most half of it and must hold the largest single write
+ * @param maxClusterSize    members the cluster admits at most (etcd's {@code -maxsize}); a join
+ *                          beyond it is refused with error 103
  */
 public record RaftConfig(
     String name,
     Path dataDir,
     String peerAddress,
+    String peerListenHost,
     List<String> peers,
     Duration electionTimeout,
     Duration heartbeatInterval,
@@ -31,12 +36,23 @@ public record RaftConfig(
     Duration requestTimeout,
     Duration commitTimeout,
     Duration tickInterval,
-    int sessions,
     int maxBatchOps,
     int segmentBytes,
+    int maxClusterSize,
     StoreLimits limits) {
 
   public RaftConfig {
     peers = List.copyOf(peers);
+  }
+
+  /**
+   * Largest Raft entry (one batch): room for the largest single write (key, value and a
+   * test-and-set's previous value at their limits) plus 64 KiB, at least 1 MiB, and at most half a
+   * log segment (Atomix needs it to fit). Not larger: Atomix gives every log segment reader and
+   * writer a heap buffer of twice this size.
+   */
+  public int maxEntryBytes() {
+    long single = 2L * limits.maxValueBytes() + limits.maxKeyBytes() + 64 * 1024;
+    return (int) Math.min(Math.max(single, 1024 * 1024), segmentBytes / 2);
   }
 }

@@ -50,4 +50,13 @@ public interface Replica {
    * (outcome unknown). Never blocks the caller.
    */
   CompletableFuture<Event> submit(WriteOp op);
+
+  /**
+   * Removes the member called {@code name} from the cluster (the request goes to the leader).
+   * Fails with a {@link org.etcdjvm.embedded.internal.store.StoreException} (error 100) for an
+   * unknown name, and with an {@link IllegalStateException} saying why when the cluster refuses.
+   */
+  default CompletableFuture<Void> removeMember(String name) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("membership changes are not supported here"));
+  }
 }

@@ -1,7 +1,5 @@
 package org.etcdjvm.embedded.internal.raft;
 
-import io.atomix.primitive.operation.PrimitiveOperation;
-import io.atomix.primitive.session.SessionClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -9,68 +7,45 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import org.etcdjvm.embedded.internal.store.Event;
 import org.etcdjvm.embedded.internal.store.SetOp;
 import org.etcdjvm.embedded.internal.store.StoreException;
 import org.etcdjvm.embedded.internal.store.WriteCodec;
 import org.etcdjvm.embedded.internal.store.WriteOp;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Group commit: concurrent writes are packed into one Raft command.
- *
- * <p>Each Raft session has at most one command in flight — Atomix parks every later command of a
- * session behind a late one for up to 5 s otherwise (atomix/atomix#1088). Writes that arrive while
- * every session is busy wait in the queue and leave together in the next command, so throughput
- * grows with load instead of collapsing. It can spread batches over several sessions, but one is
- * the default: on Atomix 3.1.12 two or more sessions writing at full speed still stalled for 5 s
- * now and then, while one session with batching reached ~30 000 writes/s in-process.
+ * Group commit: concurrent writes are packed into one Raft command, with one command in flight at
+ * a time. Writes that arrive while a command is on its way wait in the queue and leave together in
+ * the next one, so throughput grows with load instead of collapsing (one command in flight is also
+ * what Atomix 3.1's sessions need: atomix/atomix#1088).
  *
  * <p>Thread-safe; never blocks the caller.
  */
 final class WriteBatcher {
-  private static final Logger log = LoggerFactory.getLogger(WriteBatcher.class);
   private record Pending(WriteOp op, CompletableFuture<Event> result) {}
 
-  /** A command on its way; {@code finished} is set once, by its completion or by the watchdog. */
-  private record InFlight(SessionClient session, long startNanos, AtomicBoolean finished) {
-    InFlight(SessionClient session, long startNanos) {
-      this(session, startNanos, new AtomicBoolean());
-    }
-  }
-
-  private final java.util.Map<SessionClient, InFlight> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
-
   private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
-  private final Queue<SessionClient> idle = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean sending = new AtomicBoolean();
   private final AtomicBoolean tickRequested = new AtomicBoolean();
-  private final Supplier<CompletableFuture<SessionClient>> newSession;
+  private final Function<byte[], CompletableFuture<byte[]>> execute;
   private final int maxOps;
   private final long maxBatchChars;
   private final long commitTimeoutMillis;
   private volatile boolean closed;
 
   /**
+   * @param execute       replicates one command, completing with the state machine's result
    * @param maxBatchChars a batch stops growing at this many UTF-16 chars of keys and values (a
    *     char is at most 3 UTF-8 bytes, so a third of the Raft entry limit always fits); a single
    *     write is always sent, whatever its size
-   * @param newSession opens a replacement session when a command has been in flight for twice the
-   *     commit timeout (its writes have long been reported as "outcome unknown"): under heavy load
-   *     Atomix 3.1 was seen to park a session's command for minutes, and with one command in
-   *     flight per session every later write would wait behind it. Null: never replace.
    */
-  WriteBatcher(List<SessionClient> sessions, Supplier<CompletableFuture<SessionClient>> newSession, int maxOps,
-      long maxBatchChars, long commitTimeoutMillis) {
-    this.idle.addAll(sessions);
-    this.newSession = newSession;
+  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, int maxOps, long maxBatchChars,
+      long commitTimeoutMillis) {
+    this.execute = execute;
     this.maxOps = maxOps;
     this.maxBatchChars = maxBatchChars;
     this.commitTimeoutMillis = commitTimeoutMillis;
-    if (newSession != null) {
-      CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(this::watchForStuckCommands);
-    }
   }
 
   /** Queues one write; the future completes with its event or fails (see {@link Replica#submit}). */
@@ -95,10 +70,6 @@ final class WriteBatcher {
     }
   }
 
-  boolean hasCommandInFlight(int sessionCount) {
-    return idle.size() < sessionCount;
-  }
-
   void close() {
     closed = true;
     Pending p;
@@ -108,21 +79,18 @@ final class WriteBatcher {
   }
 
   private void drain() {
-    while (true) {
-      if (queue.isEmpty() && !tickRequested.get()) {
-        return;
-      }
-      SessionClient session = idle.poll();
-      if (session == null) {
-        return; // a completing command calls drain() again
+    while (!queue.isEmpty() || tickRequested.get()) {
+      if (!sending.compareAndSet(false, true)) {
+        return; // the command in flight calls drain() again when it completes
       }
       List<Pending> batch = takeBatch();
       if (batch.isEmpty() && !tickRequested.getAndSet(false)) {
-        idle.add(session);
+        sending.set(false);
         continue; // someone else took the work; re-check for work that raced in
       }
       tickRequested.set(false);
-      send(session, batch);
+      send(batch);
+      return;
     }
   }
 
@@ -153,26 +121,19 @@ final class WriteBatcher {
     return size;
   }
 
-  private void send(SessionClient session, List<Pending> batch) {
+  private void send(List<Pending> batch) {
     List<WriteOp> ops = new ArrayList<>(batch.size());
     for (Pending p : batch) {
       ops.add(p.op);
     }
-    byte[] command = WriteCodec.encodeOps(ops);
     CompletableFuture<byte[]> sent;
     try {
-      sent = session.execute(PrimitiveOperation.operation(EtcdStateMachine.APPLY, command));
+      sent = execute.apply(WriteCodec.encodeOps(ops));
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
-    InFlight tracked = new InFlight(session, System.nanoTime());
-    inFlight.put(session, tracked);
     sent.whenComplete((bytes, error) -> {
-      if (!tracked.finished.compareAndSet(false, true)) {
-        return; // replaced long ago; its writes were reported as outcome unknown
-      }
-      inFlight.remove(session, tracked);
-      idle.add(session);
+      sending.set(false);
       if (error != null) {
         for (Pending p : batch) {
           p.result.completeExceptionally(error);
@@ -181,43 +142,6 @@ final class WriteBatcher {
         complete(batch, bytes);
       }
       drain();
-    });
-  }
-
-  /** Runs every second while open: replaces the session of any command stuck for 2 x the commit timeout. */
-  private void watchForStuckCommands() {
-    if (closed) {
-      return;
-    }
-    long now = System.nanoTime();
-    for (InFlight command : inFlight.values()) {
-      if (now - command.startNanos > TimeUnit.MILLISECONDS.toNanos(2 * commitTimeoutMillis)
-          && command.finished.compareAndSet(false, true)) {
-        inFlight.remove(command.session, command);
-        log.warn("a Raft command has waited {} ms for its commit; continuing on a new session",
-            TimeUnit.NANOSECONDS.toMillis(now - command.startNanos));
-        command.session.close();
-        openReplacement();
-      }
-    }
-    CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(this::watchForStuckCommands);
-  }
-
-  private void openReplacement() {
-    newSession.get().whenComplete((session, error) -> {
-      if (error != null) {
-        log.debug("opening a replacement session failed; retrying", error);
-        CompletableFuture.delayedExecutor(commitTimeoutMillis, TimeUnit.MILLISECONDS).execute(() -> {
-          if (!closed) {
-            openReplacement();
-          }
-        });
-      } else if (closed) {
-        session.close();
-      } else {
-        idle.add(session);
-        drain();
-      }
     });
   }
 

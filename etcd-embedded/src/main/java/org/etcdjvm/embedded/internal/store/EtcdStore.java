@@ -16,8 +16,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The etcd v1 key tree of one node: files and implicit directories, TTLs, the global index, and the
- * watch history (v1-api.md). Pure Java, no I/O, no clock: time comes from the caller, so every
- * replica that applies the same writes with the same times reaches the same state.
+ * watch history (v1-api.md). Pure Java, no I/O. Writes take their time from the caller, so every
+ * replica that applies the same writes with the same times reaches the same state; reads use this
+ * node's own clock only to hide keys whose expiration has passed but whose replicated expiry has
+ * not been applied yet (as etcd 0.1 did: each node's own clock decides what a read sees).
  *
  * <p><b>Threading.</b> Writes ({@link #apply}, {@link #expire}, {@link #readSnapshot},
  * {@link #writeSnapshot}) come from one thread at a time, the Raft state-machine thread. Reads
@@ -35,6 +37,7 @@ public final class EtcdStore {
   private static final int SNAPSHOT_VERSION = 1;
 
   private final StoreLimits limits;
+  private final java.time.Clock readClock;
   private final WatchHub hub;
   private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
 
@@ -47,9 +50,15 @@ public final class EtcdStore {
   private volatile long index;
   private volatile Instant nextExpiration;
 
-  /** An empty store (only the root directory) at index 0. */
+  /** An empty store (only the root directory) at index 0, reading with the system clock. */
   public EtcdStore(StoreLimits limits) {
+    this(limits, java.time.Clock.systemUTC());
+  }
+
+  /** An empty store whose reads hide keys expired by {@code readClock}. */
+  public EtcdStore(StoreLimits limits, java.time.Clock readClock) {
     this.limits = Objects.requireNonNull(limits, "limits");
+    this.readClock = Objects.requireNonNull(readClock, "readClock");
     this.hub = new WatchHub(limits);
     nodes.put("/", Node.dir("/"));
   }
@@ -124,8 +133,8 @@ public final class EtcdStore {
 
   /**
    * A file as a GET event, or a directory as the GET events of its immediate children sorted by key,
-   * all carrying the current store index. Keys whose expiration has passed stay visible until
-   * {@link #expire} removes them.
+   * all carrying the current store index. A key whose expiration has passed by this node's clock is
+   * absent already, before {@link #expire} removes it (a read never shows an expired key).
    *
    * @param cleanKey a key from {@link KeyPath#clean}
    * @throws StoreException KEY_NOT_FOUND "get: /foo" when missing (or under a file)
@@ -134,7 +143,8 @@ public final class EtcdStore {
     rw.readLock().lock();
     try {
       Node n = nodes.get(cleanKey);
-      if (n == null) {
+      Instant now = nextExpiration == null ? null : readClock.instant(); // no clock read without TTLs
+      if (n == null || n.children == null && expired(n, now)) {
         throw new StoreException(EtcdError.KEY_NOT_FOUND, "get: " + cleanKey);
       }
       long idx = index;
@@ -144,14 +154,21 @@ public final class EtcdStore {
       Event[] children = new Event[n.children.size()];
       int i = 0;
       for (Node c : n.children.values()) {
-        children[i++] = c.children != null
-            ? new Event(Action.GET, c.key, true, null, null, false, null, idx)
-            : new Event(Action.GET, c.key, false, null, c.value, false, c.expiration, idx);
+        if (c.children != null) {
+          children[i++] = new Event(Action.GET, c.key, true, null, null, false, null, idx);
+        } else if (!expired(c, now)) {
+          children[i++] = new Event(Action.GET, c.key, false, null, c.value, false, c.expiration, idx);
+        }
       }
-      return new GetResult(null, List.of(children));
+      return new GetResult(null, List.of(i == children.length ? children : java.util.Arrays.copyOf(children, i)));
     } finally {
       rw.readLock().unlock();
     }
+  }
+
+  /** Whether file {@code n} has expired by {@code now} (null: no key has a TTL). */
+  private static boolean expired(Node n, Instant now) {
+    return now != null && n.expiration != null && !n.expiration.isAfter(now);
   }
 
   /** The current index: that of the last applied write, 0 for a fresh store. */

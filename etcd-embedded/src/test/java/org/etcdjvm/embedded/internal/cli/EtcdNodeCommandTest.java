@@ -35,6 +35,70 @@ class EtcdNodeCommandTest {
   }
 
   @Test
+  void everyEtcd012FlagIsAcceptedInGoStyle() throws Exception {
+    EtcdNodeCommand.Flags flags = EtcdNodeCommand.parse(
+        "-v", "-vv", "-n=node2", "-d=nodes/node2", "-c=10.0.0.2:4001", "-cl", "0.0.0.0", "-s", "10.0.0.2:7001",
+        "-sl=0.0.0.0", "-C=10.0.0.1:7001", "-m", "2048", "-maxsize=5", "-cors=*", "-snapshot=true", "-r", "3",
+        "-w", "127.0.0.1:4002", "-cpuprofile", "cpu.out", "-f=false");
+    assertThat(flags.name()).isEqualTo("node2");
+    assertThat(flags.dataDir()).isEqualTo(Path.of("nodes/node2"));
+    assertThat(flags.clientAddress()).isEqualTo("10.0.0.2:4001");
+    assertThat(flags.clientListenHost()).as("-cl is its own flag, not -c l").isEqualTo("0.0.0.0");
+    assertThat(flags.peerAddress()).isEqualTo("10.0.0.2:7001");
+    assertThat(flags.peerListenHost()).isEqualTo("0.0.0.0");
+    assertThat(flags.peers()).containsExactly("10.0.0.1:7001");
+    assertThat(flags.historySize()).isEqualTo(2048);
+    assertThat(flags.maxClusterSize()).isEqualTo(5);
+    assertThat(flags.cors()).containsExactly("*");
+    assertThat(flags.verbosity()).isEqualTo(2);
+    assertThat(flags.force()).isFalse();
+    assertThat(flags.ignored()).hasSize(4).anySatisfy(i -> assertThat(i).startsWith("-snapshot"));
+  }
+
+  @Test
+  void doubleDashFormsOfGoFlagsAndTheTimingFlagsWork() throws Exception {
+    EtcdNodeCommand.Flags flags = EtcdNodeCommand.parse("--maxsize", "3", "--cl=127.0.0.2", "-CF", peersFile(),
+        "--election-timeout", "300", "--heartbeat-interval=60", "-v=true");
+    assertThat(flags.maxClusterSize()).isEqualTo(3);
+    assertThat(flags.clientListenHost()).isEqualTo("127.0.0.2");
+    assertThat(flags.peers()).containsExactly("10.0.0.1:7001", "10.0.0.3:7001");
+    assertThat(flags.electionTimeout()).isEqualTo(java.time.Duration.ofMillis(300));
+    assertThat(flags.heartbeatInterval()).isEqualTo(java.time.Duration.ofMillis(60));
+    assertThat(flags.verbosity()).isEqualTo(1);
+    assertThat(EtcdNodeCommand.parse("-version").version()).isTrue();
+  }
+
+  private static String peersFile() throws java.io.IOException {
+    Path file = java.nio.file.Files.createTempFile("peers", ".txt");
+    java.nio.file.Files.writeString(file, "http://10.0.0.1:7001,10.0.0.3:7001\n");
+    file.toFile().deleteOnExit();
+    return file.toString();
+  }
+
+  @Test
+  void tlsFlagsFailWithAClearMessageUntilTlsExists() {
+    for (String flag : new String[] {"-clientCert", "-clientKey", "-clientCAFile", "-serverCert", "-serverKey",
+        "-serverCAFile"}) {
+      assertThatThrownBy(() -> EtcdNodeCommand.parse(flag + "=x.pem"))
+          .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessageContaining("TLS is not supported yet");
+    }
+  }
+
+  @Test
+  void badNumbersAndTimingsAreRefused() throws Exception {
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("-maxsize", "0"))
+        .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessageContaining("-maxsize");
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("-m", "lots"))
+        .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessageContaining("lots");
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("-v=maybe"))
+        .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessageContaining("maybe");
+    Output err = new Output();
+    assertThat(EtcdNodeCommand.run(new String[] {"--election-timeout", "40", "--heartbeat-interval", "50"},
+        new Output().stream, err.stream)).isEqualTo(2);
+    assertThat(err.text()).contains("heartbeatInterval (50 ms) must be shorter than electionTimeout (40 ms)");
+  }
+
+  @Test
   void defaultsMatchEtcd01() throws Exception {
     EtcdNodeCommand.Flags flags = EtcdNodeCommand.parse();
     assertThat(flags.name()).isEqualTo("default");

@@ -58,10 +58,16 @@ class HttpPipelineTest {
 
   @Test
   void unknownPathsAreGos404() {
-    for (String path : new String[] {"/", "/v1", "/v1/keysx", "/leader", "/v1/leader/", "/version/"}) {
+    for (String path : new String[] {"/x", "/v1", "/v1/keysx", "/leader", "/v1/leader/", "/version/"}) {
       send("GET " + path + " HTTP/1.1\r\n\r\n");
       assertThat(received()).as(path).startsWith("HTTP/1.1 404 Not Found\r\n").endsWith("\r\n\r\n404 page not found\n");
     }
+  }
+
+  @Test
+  void theRootAnswersTheVersionAsEtcd010Did() {
+    send("GET / HTTP/1.1\r\n\r\n");
+    assertThat(received()).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\netcd v0.1.2");
   }
 
   @Test

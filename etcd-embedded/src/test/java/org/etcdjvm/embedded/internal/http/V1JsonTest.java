@@ -294,7 +294,7 @@ class V1JsonTest {
 
   @Test
   void theReadmeSessionRendersByteForByte() throws StoreException {
-    EtcdStore store = new EtcdStore(StoreLimits.defaults());
+    EtcdStore store = new EtcdStore(StoreLimits.defaults(), java.time.Clock.fixed(NOW, java.time.ZoneOffset.UTC));
     store.apply(new SetOp("/_etcd/machines/node1", "raft=http://127.0.0.1:7001", null, null, true), NOW);
     store.apply(new SetOp("/_etcd/machines/node2", "raft=http://127.0.0.1:7002", null, null, true), NOW);
     assertThat(event(store.apply(new SetOp("message", "Hello world", null, null, false), NOW)))

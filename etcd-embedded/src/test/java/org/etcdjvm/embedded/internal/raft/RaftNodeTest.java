@@ -3,8 +3,8 @@ package org.etcdjvm.embedded.internal.raft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,198 +19,80 @@ import org.etcdjvm.embedded.internal.store.Event;
 import org.etcdjvm.embedded.internal.store.SetOp;
 import org.etcdjvm.embedded.internal.store.StoreException;
 import org.etcdjvm.embedded.internal.store.StoreLimits;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** Starts real single-member Raft groups (Atomix messaging on a free loopback port, log on disk). */
+/** The write path above the Raft group (batching, TTL ticks, the member registry), on an in-memory group. */
 class RaftNodeTest {
-  @TempDir Path dir;
+  private InMemoryRaftGroup group;
+  private final RaftNode node = new RaftNode(new RaftConfig("n1", Path.of("unused"), "127.0.0.1:7001", null, List.of(),
+      Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5),
+      Duration.ofMillis(10), 256, 32 * 1024 * 1024, 9, StoreLimits.defaults()),
+      (state, names) -> group = new InMemoryRaftGroup("127.0.0.1:7001", state, Clock.systemUTC()));
 
-  private static RaftNode node(Path dataDir, String peerAddress) {
-    return node(dataDir, peerAddress, 1024 * 1024);
-  }
-
-  private static RaftNode node(Path dataDir, String peerAddress, int segmentBytes) {
-    return new RaftNode(new RaftConfig("n1", dataDir, peerAddress, List.of(), null, null,
-        Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50), 1, 256,
-        segmentBytes, StoreLimits.defaults()));
-  }
-
-  private static long logBytes(Path dataDir) throws Exception {
-    try (var files = java.nio.file.Files.walk(dataDir.resolve("raft"))) {
-      return files.filter(p -> p.getFileName().toString().endsWith(".log"))
-          .mapToLong(p -> p.toFile().length()).sum();
-    }
-  }
-
-  @Test
-  void aSnapshotBoundsTheLogAndARestartRecoversFromIt() throws Exception {
-    String address = freeAddress();
-    String big = "x".repeat(10_000);
-    long before;
-    try (RaftNode node = node(dir, address, 4 * 1024 * 1024)) {
-      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-      for (int round = 0; round < 12; round++) {
-        List<CompletableFuture<Event>> writes = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-          writes.add(node.submit(new SetOp("/big/" + i, big + round, null, null, false)));
-        }
-        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
-      }
-      node.submit(new SetOp("/ttl", "soon", null, Instant.now().plusSeconds(60), false)).get(5, TimeUnit.SECONDS);
-      before = logBytes(dir);
-      assertThat(before).isGreaterThan(12 * 1_000_000L);
-      // A compaction Atomix began on its own schedule during the writes may cover only part of
-      // them; the call then joins it, and a second one covers the rest.
-      for (int attempt = 0; attempt < 3 && logBytes(dir) >= before / 2; attempt++) {
-        awaitCompaction(node);
-      }
-      assertThat(logBytes(dir)).isLessThan(before / 2);
-      assertThat(java.nio.file.Files.list(dir.resolve("raft")).map(p -> p.getFileName().toString()))
-          .anyMatch(name -> name.endsWith(".snapshot"));
-    }
-    try (RaftNode again = node(dir, address, 4 * 1024 * 1024)) {
-      again.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-      assertThat(again.store().get("/big").children()).hasSize(100)
-          .allSatisfy(e -> assertThat(e.value()).isEqualTo(big + 11));
-      assertThat(again.store().get("/ttl").node().expiration()).isNotNull();
-    }
-  }
-
-  /**
-   * Atomix re-checks snapshot completion every 10 s, and waits 10 s more under load. If the
-   * compaction does not finish, the failure says where Atomix stands (one line, so it shows in CI's
-   * summary).
-   */
-  private static void awaitCompaction(RaftNode node) throws Exception {
-    CompletableFuture<Void> compaction = node.compact();
-    try {
-      compaction.get(90, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new AssertionError("compaction did not finish in 90 s: " + atomixState(node), e);
-    }
-  }
-
-  private static String atomixState(RaftNode node) {
-    try {
-      var context = RaftNode.contextOf(node.raftServer());
-      var manager = context.getServiceManager();
-      java.lang.reflect.Field compactFuture = manager.getClass().getDeclaredField("compactFuture");
-      compactFuture.setAccessible(true);
-      java.lang.reflect.Field lastCompacted = manager.getClass().getDeclaredField("lastCompacted");
-      lastCompacted.setAccessible(true);
-      StringBuilder sessions = new StringBuilder();
-      for (var session : context.getSessions().getSessions()) {
-        sessions.append(session.sessionId().id()).append(':').append(session.getState())
-            .append(" applied=").append(session.getLastApplied())
-            .append(" completed=").append(session.getLastCompleted()).append("; ");
-      }
-      var log = context.getLog();
-      return "role=" + context.getRole() + " commit=" + context.getCommitIndex()
-          + " lastApplied=" + context.getLastApplied()
-          + " compactable=" + log.isCompactable(context.getLastApplied())
-          + "/" + log.getCompactableIndex(context.getLastApplied())
-          + " lastCompacted=" + lastCompacted.get(manager)
-          + " compactFuture=" + compactFuture.get(manager)
-          + " snapshot=" + context.getSnapshotStore().getCurrentSnapshot()
-          + " highLoad=" + context.getLoadMonitor().isUnderHighLoad()
-          + " sessions=[" + sessions + "]" + raftThreads();
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      return "(state unavailable: " + e + ")";
-    }
-  }
-
-  /** The stacks of Atomix's Raft threads, on the lines after the one-line summary. */
-  private static String raftThreads() {
-    StringBuilder out = new StringBuilder();
-    Thread.getAllStackTraces().forEach((thread, stack) -> {
-      if (thread.getName().startsWith("raft-")) {
-        out.append(System.lineSeparator()).append(thread.getName()).append(' ').append(thread.getState());
-        for (int i = 0; i < Math.min(stack.length, 25); i++) {
-          out.append(System.lineSeparator()).append("    at ").append(stack[i]);
-        }
-      }
-    });
-    return out.toString();
-  }
-
-  private static String freeAddress() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return "127.0.0.1:" + s.getLocalPort();
-    }
-  }
-
-  @Test
-  void writesAreAppliedToTheLocalReplicaAndSurviveARestart() throws Exception {
-    String address = freeAddress();
-    long lastIndex;
-    try (RaftNode node = node(dir, address)) {
-      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-      assertThat(node.isLeader()).isTrue();
-      assertThat(node.leader()).map(MemberInfo::clientUrl).contains("http://127.0.0.1:4001");
-
-      Event set = node.submit(new SetOp("/message", "Hello", null, null, false)).get(5, TimeUnit.SECONDS);
-      assertThat(set.action()).isEqualTo(Action.SET);
-      assertThat(set.newKey()).isTrue();
-      assertThat(node.store().get("/message").node().value()).isEqualTo("Hello");
-
-      List<CompletableFuture<Event>> many = new ArrayList<>();
-      for (int i = 0; i < 2000; i++) {
-        many.add(node.submit(new SetOp("/k/" + i, "v" + i, null, null, false)));
-      }
-      CompletableFuture.allOf(many.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
-      assertThat(many.stream().map(CompletableFuture::join).map(Event::index).distinct()).hasSize(2000);
-
-      assertThatThrownBy(() -> node.submit(new DeleteOp("/missing", false)).get(5, TimeUnit.SECONDS))
-          .isInstanceOf(ExecutionException.class)
-          .cause().isInstanceOfSatisfying(StoreException.class,
-              e -> assertThat(e.error()).isEqualTo(EtcdError.KEY_NOT_FOUND));
-      lastIndex = node.store().index();
-    }
-
-    try (RaftNode again = node(dir, address)) {
-      again.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-      assertThat(again.store().get("/message").node().value()).isEqualTo("Hello");
-      assertThat(again.store().get("/k").children()).hasSize(2000);
-      assertThat(again.store().index()).isGreaterThan(lastIndex); // + the new registration
-    }
-  }
-
-  @Test
-  void aClosedNodeHoldsOnToNoneOfAtomix() throws Exception {
-    RaftNode node = node(dir, freeAddress());
-    node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-    node.submit(new SetOp("/k", "v", null, null, false)).get(5, TimeUnit.SECONDS);
-    java.lang.ref.WeakReference<Object> server = new java.lang.ref.WeakReference<>(node.raftServer());
+  @AfterEach
+  void close() {
     node.close();
-    // the application still holds the node; Atomix's server (and its log buffers) must be collectable
-    for (int i = 0; i < 50 && server.get() != null; i++) {
-      System.gc();
+  }
+
+  @Test
+  void startRegistersTheMemberAndKnowsItsOwnClientUrl() throws Exception {
+    node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
+    assertThat(node.store().get("/_etcd/machines/n1").node().value())
+        .isEqualTo("raft=http://127.0.0.1:7001&etcd=http://127.0.0.1:4001&raftVersion=v0.1.2");
+    assertThat(node.leader()).map(MemberInfo::clientUrl).contains("http://127.0.0.1:4001");
+    assertThat(node.members()).extracting(MemberInfo::name).containsExactly("n1");
+  }
+
+  @Test
+  void concurrentWritesAreBatchedAndEachGetsItsOwnResult() throws Exception {
+    node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
+    int before = group.commands;
+    List<CompletableFuture<Event>> writes = new ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      writes.add(node.submit(new SetOp("/k/" + i, "v" + i, null, null, false)));
+    }
+    CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    assertThat(writes.stream().map(CompletableFuture::join).map(Event::index).distinct()).hasSize(2000);
+    assertThat(group.commands - before).as("commands for 2000 writes").isLessThan(2000);
+    assertThatThrownBy(() -> node.submit(new DeleteOp("/missing", false)).get(5, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause().isInstanceOfSatisfying(StoreException.class,
+            e -> assertThat(e.error()).isEqualTo(EtcdError.KEY_NOT_FOUND));
+  }
+
+  @Test
+  void theLeaderTicksWhenATtlIsDueSoTheExpiryIsReplicatedOnAnIdleNode() throws Exception {
+    node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
+    Event set = node.submit(new SetOp("/foo", "bar", null, Instant.now().plusMillis(300), false)).get(5, TimeUnit.SECONDS);
+    CompletableFuture<Event> expiry = new CompletableFuture<>();
+    node.store().watches().watch("/foo", set.index() + 1, expiry::complete);
+    Event event = expiry.get(5, TimeUnit.SECONDS);
+    assertThat(event.action()).isEqualTo(Action.DELETE);
+    assertThat(event.index()).isEqualTo(set.index() + 1);
+    assertThat(Duration.between(event.expiration(), Instant.now())).isLessThan(Duration.ofSeconds(2));
+  }
+
+  @Test
+  void theLeaderDropsRegistrationsOfMembersNoLongerInTheConfiguration() throws Exception {
+    node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
+    node.submit(new SetOp("/_etcd/machines/gone", "raft=http://127.0.0.1:7009&etcd=http://127.0.0.1:4009", null, null,
+        true)).get(5, TimeUnit.SECONDS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline && node.store().get("/_etcd/machines").children().size() > 1) {
       Thread.sleep(20);
     }
-    assertThat(server.get()).isNull();
-    assertThat(node.compact()).isCompletedExceptionally();
-    assertThat(node.store().get("/k").node().value()).isEqualTo("v");
+    assertThat(node.store().get("/_etcd/machines").children()).extracting(Event::key)
+        .containsExactly("/_etcd/machines/n1");
   }
 
   @Test
-  void aTtlKeyExpiresPromptlyOnAnIdleNode() throws Exception {
-    try (RaftNode node = node(dir, freeAddress())) {
-      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-      CompletableFuture<Event> expired = new CompletableFuture<>();
-      node.store().watches().watch("/foo", 0, expired::complete);
-      node.submit(new SetOp("/foo", "bar", null, Instant.now().plusSeconds(1), false)).get(5, TimeUnit.SECONDS);
-      Event event = expired.get(5, TimeUnit.SECONDS);
-      // the watch fired for the set first; wait for the expiry
-      if (event.action() == Action.SET) {
-        CompletableFuture<Event> next = new CompletableFuture<>();
-        node.store().watches().watch("/foo", event.index() + 1, next::complete);
-        event = next.get(5, TimeUnit.SECONDS);
-      }
-      assertThat(event.action()).isEqualTo(Action.DELETE);
-      assertThat(event.prevValue()).isEqualTo("bar");
-      assertThat(event.expiration()).isNotNull();
-      assertThat(Duration.between(event.expiration(), Instant.now())).isLessThan(Duration.ofMillis(700));
-    }
+  void anUnknownMemberCannotBeRemoved() throws Exception {
+    node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> node.removeMember("nobody").get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(StoreException.class,
+            e -> assertThat(e.error()).isEqualTo(EtcdError.KEY_NOT_FOUND));
+    assertThatThrownBy(() -> node.removeMember("n1").get(5, TimeUnit.SECONDS))
+        .cause().hasMessageContaining("last member");
   }
 }

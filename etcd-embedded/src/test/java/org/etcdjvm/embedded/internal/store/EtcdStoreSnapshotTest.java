@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 class EtcdStoreSnapshotTest {
   private final StoreLimits limits = new StoreLimits(1024, 1 << 20, 4, 100);
-  private final EtcdStore source = new EtcdStore(limits);
+  private final EtcdStore source = StoreFixtures.storeAtT0(limits);
 
   private static byte[] snapshot(EtcdStore store) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -43,7 +43,7 @@ class EtcdStoreSnapshotTest {
   @Test
   void aRestoredStoreHasTheSameTreeTtlsAndIndex() throws Exception {
     fill();
-    EtcdStore copy = new EtcdStore(limits);
+    EtcdStore copy = StoreFixtures.storeAtT0(limits);
     restore(copy, snapshot(source));
     assertThat(copy.index()).isEqualTo(6);
     for (String key : List.of("/", "/a", "/a/b", "/a/b/c", "/a/ttl", "/empty", "/_etcd", "/_etcd/machines",
@@ -59,7 +59,7 @@ class EtcdStoreSnapshotTest {
   @Test
   void aRestoredStoreKeepsTheHistoryAndThe401Boundary() throws Exception {
     fill(); // 6 events, history 4: indexes 3..6
-    EtcdStore copy = new EtcdStore(limits);
+    EtcdStore copy = StoreFixtures.storeAtT0(limits);
     restore(copy, snapshot(source));
     assertThat(copy.watches().oldestRetainedIndex()).isEqualTo(3);
     assertEtcdError(() -> copy.watches().watch("/", 2, e -> {}), EtcdError.EVENT_INDEX_CLEARED, "3");
@@ -72,7 +72,7 @@ class EtcdStoreSnapshotTest {
   void aSnapshotOfARestoredStoreIsIdentical() throws Exception {
     fill();
     byte[] first = snapshot(source);
-    EtcdStore copy = new EtcdStore(limits);
+    EtcdStore copy = StoreFixtures.storeAtT0(limits);
     restore(copy, first);
     assertThat(snapshot(copy)).isEqualTo(first);
   }
@@ -80,7 +80,7 @@ class EtcdStoreSnapshotTest {
   @Test
   void restoringReplacesThePreviousState() throws Exception {
     fill();
-    EtcdStore other = new EtcdStore(limits);
+    EtcdStore other = StoreFixtures.storeAtT0(limits);
     other.apply(set("/stale", "x", T0.plusSeconds(1)), T0);
     restore(other, snapshot(source));
     assertEtcdError(() -> other.get("/stale"), EtcdError.KEY_NOT_FOUND, "get: /stale");
@@ -89,9 +89,9 @@ class EtcdStoreSnapshotTest {
 
   @Test
   void anEmptyStoreRoundTrips() throws Exception {
-    EtcdStore copy = new EtcdStore(limits);
+    EtcdStore copy = StoreFixtures.storeAtT0(limits);
     copy.apply(set("/x", "y"), T0);
-    restore(copy, snapshot(new EtcdStore(limits)));
+    restore(copy, snapshot(StoreFixtures.storeAtT0(limits)));
     assertThat(copy.index()).isZero();
     assertThat(copy.get("/").children()).isEmpty();
     assertThat(copy.watches().oldestRetainedIndex()).isZero();
@@ -100,7 +100,7 @@ class EtcdStoreSnapshotTest {
   @Test
   void liveWatchersStayRegisteredAcrossARestore() throws Exception {
     fill();
-    EtcdStore follower = new EtcdStore(limits);
+    EtcdStore follower = StoreFixtures.storeAtT0(limits);
     List<Event> seen = new ArrayList<>();
     follower.watches().watch("/later", 0, seen::add);
     restore(follower, snapshot(source));
@@ -112,7 +112,7 @@ class EtcdStoreSnapshotTest {
   @Test
   void aPendingWatcherFiresForAMatchingEventInTheInstalledHistory() throws Exception {
     fill();
-    EtcdStore follower = new EtcdStore(limits);
+    EtcdStore follower = StoreFixtures.storeAtT0(limits);
     List<Event> seen = new ArrayList<>();
     follower.watches().watch("/u", 0, seen::add); // waits for index >= 1
     restore(follower, snapshot(source));
@@ -123,7 +123,7 @@ class EtcdStoreSnapshotTest {
   @Test
   void aSmallerHistoryLimitKeepsTheNewestEventsAndMovesTheBoundary() throws Exception {
     fill();
-    EtcdStore small = new EtcdStore(new StoreLimits(1024, 1 << 20, 2, 100));
+    EtcdStore small = StoreFixtures.storeAtT0(new StoreLimits(1024, 1 << 20, 2, 100));
     restore(small, snapshot(source));
     assertThat(small.watches().oldestRetainedIndex()).isEqualTo(5);
     assertEtcdError(() -> small.watches().watch("/", 4, e -> {}), EtcdError.EVENT_INDEX_CLEARED, "5");
@@ -133,7 +133,7 @@ class EtcdStoreSnapshotTest {
   void aCorruptSnapshotIsAnIOExceptionAndChangesNothing() throws Exception {
     fill();
     byte[] good = snapshot(source);
-    EtcdStore target = new EtcdStore(limits);
+    EtcdStore target = StoreFixtures.storeAtT0(limits);
     target.apply(set("/mine", "1"), T0);
     assertThatThrownBy(() -> restore(target, Arrays.copyOf(good, good.length - 3))).isInstanceOf(IOException.class);
     byte[] badMagic = good.clone();

@@ -12,8 +12,50 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class EtcdStoreTtlTest {
-  private final EtcdStore store = new EtcdStore(StoreLimits.defaults());
+  /** The clock this node's reads go by; the store's writes take their time from the log. */
+  private final MutableClock clock = new MutableClock(T0);
+  private final EtcdStore store = new EtcdStore(StoreLimits.defaults(), clock);
   private final Instant in5s = T0.plusSeconds(5);
+
+  private static final class MutableClock extends java.time.Clock {
+    private volatile Instant now;
+
+    MutableClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
+  void aKeyIsGoneForReadsTheInstantItExpiresBeforeItsExpiryIsApplied() throws StoreException {
+    store.apply(set("/dir/foo", "bar", in5s), T0);
+    store.apply(set("/dir/keep", "x"), T0);
+    long index = store.index();
+    clock.now = in5s.minusNanos(1);
+    assertThat(store.get("/dir/foo").node().value()).isEqualTo("bar");
+    clock.now = in5s;
+    assertEtcdError(() -> store.get("/dir/foo"), EtcdError.KEY_NOT_FOUND, "get: /dir/foo");
+    assertThat(store.get("/dir").children()).extracting(Event::key).containsExactly("/dir/keep");
+    assertThat(store.index()).as("a read changes nothing").isEqualTo(index);
+    // the replicated expiry still happens once, with its own index and event
+    List<Event> expired = store.expire(in5s);
+    assertThat(expired).extracting(Event::key, Event::index).containsExactly(org.assertj.core.groups.Tuple.tuple("/dir/foo", index + 1));
+    assertThat(store.get("/dir").children()).extracting(Event::key).containsExactly("/dir/keep");
+  }
 
   @Test
   void aSetWithExpirationCarriesItOnTheEventAndOnGet() throws StoreException {

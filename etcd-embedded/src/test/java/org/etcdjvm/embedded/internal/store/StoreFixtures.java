@@ -11,6 +11,11 @@ final class StoreFixtures {
 
   private StoreFixtures() {}
 
+  /** A store whose reads see the time as {@link #T0}, when the fixtures' TTLs have not run out. */
+  static EtcdStore storeAtT0(StoreLimits limits) {
+    return new EtcdStore(limits, java.time.Clock.fixed(T0, java.time.ZoneOffset.UTC));
+  }
+
   static SetOp set(String key, String value) {
     return new SetOp(key, value, null, null, false);
   }

@@ -1,4 +1,4 @@
-package org.etcdjvm.embedded.internal.raft;
+package org.etcdjvm.embedded.internal.raft.atomix;
 
 import io.atomix.cluster.MemberId;
 import io.atomix.cluster.messaging.ClusterCommunicationService;

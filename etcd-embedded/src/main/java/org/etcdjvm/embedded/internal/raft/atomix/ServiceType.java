@@ -1,4 +1,4 @@
-package org.etcdjvm.embedded.internal.raft;
+package org.etcdjvm.embedded.internal.raft.atomix;
 
 import io.atomix.primitive.PrimitiveBuilder;
 import io.atomix.primitive.PrimitiveManagementService;
@@ -9,21 +9,21 @@ import io.atomix.primitive.service.PrimitiveService;
 import io.atomix.primitive.service.ServiceConfig;
 import java.util.Collection;
 import java.util.List;
-import org.etcdjvm.embedded.internal.store.EtcdStore;
+import org.etcdjvm.embedded.internal.raft.ReplicatedState;
 
 /**
- * The Atomix primitive type of the etcd key store. One instance per node: the services it creates
- * all wrap that node's local {@link EtcdStore}, which is how the HTTP layer reads the replica
+ * The Atomix primitive type of the replicated state. One instance per node: the service it creates
+ * wraps that node's own {@link ReplicatedState}, which is how the HTTP layer reads the local replica
  * directly instead of through Raft queries.
  */
 @SuppressWarnings("rawtypes")
-final class EtcdPrimitiveType implements PrimitiveType, PrimitiveTypeRegistry {
+final class ServiceType implements PrimitiveType, PrimitiveTypeRegistry {
   static final String NAME = "etcd-v1";
 
-  private final EtcdStore store;
+  private final ReplicatedState state;
 
-  EtcdPrimitiveType(EtcdStore store) {
-    this.store = store;
+  ServiceType(ReplicatedState state) {
+    this.state = state;
   }
 
   @Override
@@ -33,17 +33,17 @@ final class EtcdPrimitiveType implements PrimitiveType, PrimitiveTypeRegistry {
 
   @Override
   public PrimitiveConfig newConfig() {
-    throw new UnsupportedOperationException("the etcd store is not built through Atomix's primitive builders");
+    throw new UnsupportedOperationException("the replicated state is not built through Atomix's primitive builders");
   }
 
   @Override
   public PrimitiveBuilder newBuilder(String primitiveName, PrimitiveConfig config, PrimitiveManagementService managementService) {
-    throw new UnsupportedOperationException("the etcd store is not built through Atomix's primitive builders");
+    throw new UnsupportedOperationException("the replicated state is not built through Atomix's primitive builders");
   }
 
   @Override
   public PrimitiveService newService(ServiceConfig config) {
-    return new EtcdStateMachine(store);
+    return new ServiceAdapter(state);
   }
 
   @Override

@@ -1,4 +1,4 @@
-package org.etcdjvm.embedded.internal.raft;
+package org.etcdjvm.embedded.internal.raft.atomix;
 
 import io.atomix.primitive.operation.OperationId;
 import io.atomix.primitive.operation.OperationType;
@@ -20,50 +20,42 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import org.etcdjvm.embedded.internal.store.EtcdError;
-import org.etcdjvm.embedded.internal.store.EtcdStore;
-import org.etcdjvm.embedded.internal.store.StoreException;
-import org.etcdjvm.embedded.internal.store.WriteCodec;
-import org.etcdjvm.embedded.internal.store.WriteOp;
+import org.etcdjvm.embedded.internal.raft.ReplicatedState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The replicated state machine: applies each committed batch of writes to the node's local store,
- * in log order, on every replica.
+ * The Atomix primitive service that carries our {@link ReplicatedState}: one operation,
+ * {@link #APPLY}, whose value is an opaque command; the time of each command is the log's (Atomix
+ * stamps every entry with the leader's wall clock when it is appended), never the local clock.
+ * Atomix's Kryo sees only byte arrays.
  *
- * <p>Time comes from the log, never from the local clock: Atomix stamps each entry with the
- * leader's wall clock, so every replica expires the same keys at the same log position. Before the
- * operations of a batch run, every key whose expiration is at or before the entry's time is
- * expired. An empty batch is the leader's "tick": it only advances time.
- *
- * <p>Commands and results are our own compact binary encoding ({@link WriteCodec}), so Atomix's
- * Kryo never sees our types.
+ * <p>Checked against Atomix 3.1.12: {@code RaftServiceManager} calls {@link #backup} and
+ * {@link #restore} on its state thread, and catches an {@code Exception} from {@code backup}, logs it
+ * and completes the snapshot without this service's state (then drops the log it covers).
  */
-final class EtcdStateMachine implements PrimitiveService {
-  private static final Logger log = LoggerFactory.getLogger(EtcdStateMachine.class);
-  /** The single command: a batch of writes. */
+final class ServiceAdapter implements PrimitiveService {
+  private static final Logger log = LoggerFactory.getLogger(ServiceAdapter.class);
+  /** The single command. */
   static final OperationId APPLY = OperationId.from("apply", OperationType.COMMAND);
 
   private static final Serializer SERIALIZER =
       Serializer.using(Namespace.builder().register(Namespaces.BASIC).build());
 
-  private final EtcdStore store;
+  private final ReplicatedState state;
 
-  EtcdStateMachine(EtcdStore store) {
-    this.store = store;
+  ServiceAdapter(ReplicatedState state) {
+    this.state = state;
   }
 
   @Override
   public void init(ServiceContext context) {
-    // nothing: state lives in the store, time comes with each commit
+    // nothing: the state lives outside, time comes with each commit
   }
 
   @Override
   public void tick(WallClockTimestamp timestamp) {
-    // Expiry is driven by our own commands (see the class comment), not by Atomix's scheduler.
+    // Time advances with our own commands (the leader's tick), not with Atomix's scheduler.
   }
 
   @Override
@@ -76,36 +68,18 @@ final class EtcdStateMachine implements PrimitiveService {
     if (!APPLY.id().equals(commit.operation().id())) {
       throw new IllegalStateException("unknown operation " + commit.operation());
     }
-    Instant now = Instant.ofEpochMilli(commit.wallClockTime().unixTimestamp());
-    List<WriteOp> ops = WriteCodec.decodeOps(commit.value());
-    store.expire(now);
-    List<Object> outcomes = new ArrayList<>(ops.size());
-    for (WriteOp op : ops) {
-      outcomes.add(applyOne(op, now));
-    }
-    return WriteCodec.encodeOutcomes(outcomes);
-  }
-
-  private Object applyOne(WriteOp op, Instant now) {
-    try {
-      return store.apply(op, now);
-    } catch (StoreException e) {
-      return e;
-    } catch (RuntimeException e) {
-      // Deterministic on every replica (same input, same code): report it rather than stall the log.
-      return new StoreException(EtcdError.RAFT_INTERNAL, "apply: " + e);
-    }
+    return state.apply(commit.value(), Instant.ofEpochMilli(commit.wallClockTime().unixTimestamp()));
   }
 
   @Override
   public void backup(BackupOutput output) {
     SnapshotBytes bytes = new SnapshotBytes();
     try (DataOutputStream out = new DataOutputStream(bytes)) {
-      store.writeSnapshot(out);
+      state.writeSnapshot(out);
     } catch (IOException | RuntimeException e) {
-      // Atomix catches an Exception thrown here, logs it and still completes the snapshot, without
-      // this service's state, and then drops the log the snapshot covers: the data would be lost
-      // at the next restart. An Error makes it abandon the snapshot and keep the log instead.
+      // An Exception would make Atomix complete the snapshot without the state and drop the log it
+      // covers: the data would be gone at the next restart. An Error makes it abandon the snapshot
+      // and keep the log instead.
       log.error("snapshot of the key store failed; the Raft log is kept instead", e);
       throw new SnapshotFailedError(e);
     }
@@ -138,7 +112,7 @@ final class EtcdStateMachine implements PrimitiveService {
     int length = input.readInt();
     byte[] bytes = input.readBytes(length);
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
-      store.readSnapshot(in);
+      state.readSnapshot(in);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

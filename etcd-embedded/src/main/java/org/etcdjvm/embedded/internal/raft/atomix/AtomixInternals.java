@@ -1,0 +1,111 @@
+package org.etcdjvm.embedded.internal.raft.atomix;
+
+import io.atomix.protocols.raft.RaftServer;
+import io.atomix.protocols.raft.impl.DefaultRaftServer;
+import io.atomix.protocols.raft.impl.RaftContext;
+import io.atomix.protocols.raft.roles.LeaderRole;
+import io.atomix.protocols.raft.roles.RaftRole;
+import io.atomix.protocols.raft.storage.system.Configuration;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every reach into Atomix's internals, in one place. Each was checked against Atomix 3.1.12 (commit
+ * 7e24f486d, the last 3.1 release); an upgrade re-checks this file.
+ */
+final class AtomixInternals {
+  private static final Logger log = LoggerFactory.getLogger(AtomixInternals.class);
+
+  private AtomixInternals() {}
+
+  /** {@code DefaultRaftServer.context} (private final field): the server's whole state. */
+  static RaftContext contextOf(RaftServer server) throws ReflectiveOperationException {
+    Field field = DefaultRaftServer.class.getDeclaredField("context");
+    field.setAccessible(true);
+    return (RaftContext) field.get(server);
+  }
+
+  /**
+   * Index of the configuration this server holds (stored or received); -1 without one. Read through
+   * {@code RaftContext.getCluster().getConfiguration()} (public on the internal context class).
+   */
+  static long configurationIndex(RaftServer server) {
+    try {
+      Configuration configuration = contextOf(server).getCluster().getConfiguration();
+      return configuration == null ? -1 : configuration.index();
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Tells the followers the new commit index now instead of with the next heartbeat. Atomix 3.1.12's
+   * {@code LeaderAppender} completes a commit once a majority acknowledged the entry, and followers
+   * learn the commit index only with the next append: under no other load, one heartbeat interval
+   * later, during which a follower serves the previous value. {@code LeaderAppender.appendEntries()}
+   * (public; the leader role's private {@code appender} field) sends every follower without an
+   * append in flight an append carrying the commit index; it is what the heartbeat timer calls.
+   * Runs on the Raft thread, as Atomix requires. Best effort: any failure just leaves it to the
+   * heartbeat.
+   */
+  static void pushCommitIndex(RaftContext context) {
+    if (context.getCluster().getRemoteMemberStates().isEmpty()) {
+      return; // a cluster of one (a copy-on-write list: safe to read here)
+    }
+    try {
+      context.getThreadContext().execute(() -> {
+        try {
+          RaftRole role = context.getRaftRole();
+          if (role instanceof LeaderRole && role.isRunning() && !context.getCluster().getRemoteMemberStates().isEmpty()) {
+            APPEND_ENTRIES.invoke(APPENDER.get(role));
+          }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+          log.debug("pushing the commit index failed", e);
+        }
+      });
+    } catch (RuntimeException closed) {
+      // the server is shutting down
+    }
+  }
+
+  /** {@code LeaderRole.appender} (private) and {@code LeaderAppender.appendEntries()} (a package-private class). */
+  private static final Field APPENDER;
+  private static final Method APPEND_ENTRIES;
+
+  static {
+    try {
+      APPENDER = LeaderRole.class.getDeclaredField("appender");
+      APPENDER.setAccessible(true);
+      APPEND_ENTRIES = APPENDER.getType().getDeclaredMethod("appendEntries");
+      APPEND_ENTRIES.setAccessible(true);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /**
+   * Stops a server whose start never completed (no leader within the start timeout): it keeps
+   * electing and polling, and {@code shutdown()} refuses it ("Server not running"). Its context is
+   * stopped the way {@code shutdown()} would have: transition to INACTIVE on its thread, then close.
+   */
+  static CompletableFuture<Void> stopUnstarted(RaftServer server) {
+    CompletableFuture<Void> stopped = new CompletableFuture<>();
+    try {
+      RaftContext context = contextOf(server);
+      context.getThreadContext().execute(() -> {
+        try {
+          context.transition(RaftServer.Role.INACTIVE);
+        } finally {
+          stopped.complete(null);
+        }
+      });
+      return stopped.whenComplete((v, e) -> context.close());
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.debug("could not stop a Raft server that never started", e);
+      return CompletableFuture.completedFuture(null);
+    }
+  }
+}

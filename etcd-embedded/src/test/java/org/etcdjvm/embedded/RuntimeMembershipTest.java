@@ -1,0 +1,116 @@
+package org.etcdjvm.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.etcdjvm.embedded.internal.LocalCluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * In-process nodes joining a running node at runtime ({@code peers(...)} naming one member), the
+ * {@code removeMember} API, and what every member reads around a key's expiration.
+ */
+class RuntimeMembershipTest {
+  @TempDir Path dir;
+  private final List<EtcdNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void close() {
+    nodes.forEach(EtcdNode::close);
+    nodes.clear();
+  }
+
+  private EtcdNode start(String name, String... peers) throws Exception {
+    EtcdNode node = EtcdNode.builder().name(name).dataDir(dir.resolve(name)).clientAddress("127.0.0.1:0")
+        .peerAddress("127.0.0.1:" + LocalCluster.freePort()).peers(peers).build();
+    nodes.add(node);
+    node.start().get(60, TimeUnit.SECONDS);
+    return node;
+  }
+
+  private static String peer(EtcdNode node) {
+    return node.peerUrl().substring("http://".length());
+  }
+
+  @Test
+  void nodesJoinARunningNodeAndOneIsRemovedThroughTheApi() throws Exception {
+    EtcdNode a = start("a");
+    EtcdNode b = start("b", peer(a));
+    EtcdNode c = start("c", peer(a));
+    for (EtcdNode n : nodes) {
+      assertThat(awaitBody(n, "/v1/machines", body -> body.split(", ").length == 3)).contains(a.clientUrl());
+    }
+    assertThat(nodes.stream().filter(EtcdNode::isLeader)).hasSize(1);
+
+    b.removeMember("c").get(30, TimeUnit.SECONDS);
+    c.whenClosed().get(30, TimeUnit.SECONDS);
+    assertThat(awaitBody(a, "/v1/machines", body -> body.split(", ").length == 2)).doesNotContain(c.clientUrl());
+    HttpResponse<String> write = new V1Http(b.clientUrl()).post("/v1/keys/after", "value=two");
+    assertThat(write.statusCode()).isEqualTo(200);
+
+    assertThatThrownBy(() -> a.removeMember("nobody").get(10, TimeUnit.SECONDS))
+        .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nobody");
+  }
+
+  @Test
+  void anExpiredKeyIsGoneOnEveryMemberTheMomentItExpiresAndExpiresOnceForWatchers() throws Exception {
+    EtcdNode a = start("a");
+    EtcdNode b = start("b", peer(a));
+    EtcdNode leader = a.isLeader() ? a : b;
+    HttpResponse<String> set = new V1Http(leader.clientUrl()).post("/v1/keys/ttl", "value=soon", "ttl=1");
+    assertThat(set.statusCode()).isEqualTo(200);
+    long setIndex = V1Http.index(set.body());
+    Instant expiration = expiration(set.body());
+    // watchers on both members, from the index after the set: the expiry is one DELETE at one index
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> watches = new ArrayList<>();
+    for (EtcdNode n : List.of(a, b)) {
+      watches.add(java.util.concurrent.CompletableFuture.supplyAsync(
+          () -> new V1Http(n.clientUrl()).post("/v1/watch/ttl", "index=" + (setIndex + 1))));
+    }
+    while (Instant.now().isBefore(expiration)) {
+      Thread.sleep(Math.max(1, Duration.between(Instant.now(), expiration).toMillis()));
+    }
+    for (EtcdNode n : List.of(a, b)) {
+      HttpResponse<String> get = new V1Http(n.clientUrl()).get("/v1/keys/ttl");
+      assertThat(get.body()).as("GET on %s right after the expiration", n.name()).contains("\"errorCode\":100");
+    }
+    List<String> events = new ArrayList<>();
+    for (var w : watches) {
+      events.add(w.get(10, TimeUnit.SECONDS).body());
+    }
+    assertThat(events.get(0)).startsWith("{\"action\":\"DELETE\",\"key\":\"/ttl\",\"prevValue\":\"soon\"")
+        .isEqualTo(events.get(1));
+  }
+
+  private static Instant expiration(String json) {
+    Matcher m = Pattern.compile("\"expiration\":\"([^\"]+)\"").matcher(json);
+    assertThat(m.find()).as(json).isTrue();
+    return OffsetDateTime.parse(m.group(1)).toInstant();
+  }
+
+  private static String awaitBody(EtcdNode node, String path, java.util.function.Predicate<String> done)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    String body = "";
+    while (System.nanoTime() < deadline) {
+      body = new V1Http(node.clientUrl()).get(path).body();
+      if (done.test(body)) {
+        return body;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError(path + " on " + node.name() + " never matched; last: " + body);
+  }
+}
