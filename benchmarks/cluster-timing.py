@@ -40,11 +40,17 @@ HOST = "127.0.0.1"
 
 
 def free_ports(n):
+    """Free ports below Linux's ephemeral range (32768-60999): a port from the kernel's pick can
+    be taken, before a node binds it, as the local end of another connection."""
+    import random
     ports = []
     while len(ports) < n:
-        with socket.socket() as s:
-            s.bind((HOST, 0))
-            p = s.getsockname()[1]
+        p = random.randint(20000, 32000)
+        try:
+            with socket.socket() as s:
+                s.bind((HOST, p))
+        except OSError:
+            continue
         if p not in ports:
             ports.append(p)
     return ports
@@ -62,18 +68,20 @@ class Node:
         self.proc = None
 
     def start(self):
+        self.log_mark = os.path.getsize(self.log) if os.path.exists(self.log) else 0
         out = open(self.log, "a")
         self.proc = subprocess.Popen([os.path.join(ROOT, "bin", "etcd-node")] + self.args, stdout=out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout=60):
+        """Until the node logs its ready line (its HTTP port answers before that)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 sys.exit(f"{self.name} exited; see {self.log}")
-            status, _ = request("GET", self.client, "/v1/machines", timeout=0.3)
-            if status == 200:
-                return
+            with open(self.log, errors="replace") as f:
+                if f"etcd node {self.name} ready" in f.read()[self.log_mark:]:
+                    return
             time.sleep(0.02)
         sys.exit(f"{self.name} not ready in {timeout} s; see {self.log}")
 
@@ -182,28 +190,39 @@ def parse_expiration(text):
 
 
 def expiry(nodes, rounds):
+    """Per node, on a connection opened beforehand, the first GET sent at or after the key's
+    expiration: does it answer 100, and how long did its answer take."""
     leader = await_leader(nodes)
-    late = {n.name: [] for n in nodes}
+    first_after = {n.name: [] for n in nodes}
+    wrong = []
     for i in range(rounds):
         status, body = request("PUT", leader.client, f"/v1/keys/exp{i}", body="value=x&ttl=1")
         if status != 200:
             sys.exit(f"ttl write failed: {status} {body}")
         at = parse_expiration(EXPIRATION.search(body).group(1))
-        while time.time() < at:
-            time.sleep(max(0.0, min(0.002, at - time.time())))
-        for n in nodes:
-            while True:
-                s, b = request("GET", n.client, f"/v1/keys/exp{i}")
-                if '"errorCode":100' in b:
-                    late[n.name].append((time.time() - at) * 1000)
-                    break
-                if time.time() - at > 5:
-                    sys.exit(f"{n.name} still serves exp{i} 5 s after its expiration")
-    worst = {name: max(v) for name, v in late.items()}
-    all_late = [x for v in late.values() for x in v]
-    print(f"EXPIRY_READ per_node_max_ms={json.dumps({k: round(v, 1) for k, v in worst.items()})} "
-          f"{fmt(summary(all_late))}  goal: 100 within 10 ms on every node", flush=True)
-    return all_late
+
+        def probe(n):
+            conn = http.client.HTTPConnection(HOST, n.client, timeout=2)
+            s, b = request("GET", n.client, f"/v1/keys/exp{i}", conn=conn)  # warm the connection
+            while time.time() < at:
+                time.sleep(max(0.0, min(0.001, at - time.time())))
+            sent = time.time()
+            s, b = request("GET", n.client, f"/v1/keys/exp{i}", conn=conn)
+            first_after[n.name].append((time.time() - at) * 1000)
+            if '"errorCode":100' not in b:
+                wrong.append((n.name, i, round((sent - at) * 1000, 2), b[:80]))
+            conn.close()
+
+        threads = [threading.Thread(target=probe, args=(n,)) for n in nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    all_ms = [x for v in first_after.values() for x in v]
+    print(f"EXPIRY_READ first GET after the expiration: {len(all_ms) - len(wrong)}/{len(all_ms)} answered 100"
+          f" {wrong}; answered within (from the expiration): {fmt(summary(all_ms))}"
+          f"  goal: 100 within 10 ms on every node", flush=True)
+    return all_ms
 
 
 def failover(nodes, rounds):
@@ -288,7 +307,12 @@ def load(nodes, seconds):
     watcher.join()
     result = next((l for l in out.stdout.splitlines() if l.startswith("BENCH_RESULT")), out.stdout[-300:])
     print(f"LOAD 64 connections {seconds} s on {leader.name}: {result}", flush=True)
-    print(f"LEADER_CHANGES count={len(changes)} {changes}  goal: 0", flush=True)
+    elected = [c for c in changes if c[3] not in ("", "?") and c[2] not in ("", "?")]
+    elected += [c for c in changes if c[2] in ("", "?") and c[3] not in ("", "?", leader.name)]
+    blips = [c for c in changes if c not in elected]
+    print(f"LEADER_CHANGES count={len(elected)} {elected}  goal: 0", flush=True)
+    print(f"NO_LEADER_BLIPS count={len(blips) // 2} (a follower saw no append from the leader for an election"
+          f" timeout, then heard from the same leader again) {blips}", flush=True)
 
 
 def main():
@@ -329,7 +353,8 @@ def main():
     finally:
         for n in nodes:
             n.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("KEEP_TMP") is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
