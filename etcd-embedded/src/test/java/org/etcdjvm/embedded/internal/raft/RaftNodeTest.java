@@ -25,10 +25,53 @@ import org.junit.jupiter.api.Test;
 /** The write path above the Raft group (batching, TTL ticks, the member registry), on an in-memory group. */
 class RaftNodeTest {
   private InMemoryRaftGroup group;
+  /** The log's clock: the time the leader stamps on each command. */
+  private final AtomicClock logClock = new AtomicClock(Instant.now());
   private final RaftNode node = new RaftNode(new RaftConfig("n1", Path.of("unused"), "127.0.0.1:7001", null, List.of(),
       Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5),
       Duration.ofMillis(10), 256, 32 * 1024 * 1024, 9, StoreLimits.defaults()),
-      (state, names) -> group = new InMemoryRaftGroup("127.0.0.1:7001", state, Clock.systemUTC()));
+      (state, names) -> group = new InMemoryRaftGroup("127.0.0.1:7001", state, logClock));
+
+  private static final class AtomicClock extends Clock {
+    private volatile Instant now;
+
+    AtomicClock(Instant now) {
+      this.now = now;
+    }
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
+  void aCreateOrTestAndSetAfterTheExpirationSeesTheKeyAbsent() throws Exception {
+    node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
+    Instant expiration = logClock.instant().plusSeconds(1);
+    node.submit(new SetOp("/lock", "old", null, expiration, false)).get(5, TimeUnit.SECONDS);
+    logClock.advance(Duration.ofSeconds(2)); // the next command is stamped after the expiration
+    assertThatThrownBy(() -> node.submit(new SetOp("/lock", "x", "old", null, false)).get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(StoreException.class,
+            e -> assertThat(e.error()).isEqualTo(EtcdError.KEY_NOT_FOUND));
+    Event created = node.submit(new SetOp("/lock", "new", "", null, false)).get(5, TimeUnit.SECONDS);
+    assertThat(created.newKey()).isTrue();
+    assertThat(created.prevValue()).isNull();
+  }
 
   @AfterEach
   void close() {
@@ -65,6 +108,7 @@ class RaftNodeTest {
   void theLeaderTicksWhenATtlIsDueSoTheExpiryIsReplicatedOnAnIdleNode() throws Exception {
     node.start("http://127.0.0.1:4001").get(5, TimeUnit.SECONDS);
     Event set = node.submit(new SetOp("/foo", "bar", null, Instant.now().plusMillis(300), false)).get(5, TimeUnit.SECONDS);
+    logClock.advance(Duration.ofSeconds(1)); // the tick the leader sends once the TTL is due is stamped after it
     CompletableFuture<Event> expiry = new CompletableFuture<>();
     node.store().watches().watch("/foo", set.index() + 1, expiry::complete);
     Event event = expiry.get(5, TimeUnit.SECONDS);
