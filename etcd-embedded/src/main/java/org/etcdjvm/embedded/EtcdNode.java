@@ -81,7 +81,8 @@ public final class EtcdNode implements Closeable {
     StoreLimits limits = new StoreLimits(config.maxKeyBytes, config.maxValueBytes, config.historySize, config.maxWatchers);
     this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peerListenHost, config.peers,
         config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
-        config.commitTimeout, Duration.ofMillis(10), 256, 32 * 1024 * 1024, config.maxClusterSize, limits));
+        config.commitTimeout, Duration.ofMillis(10), 256, 16 * 1024 * 1024, config.maxClusterSize, config.minFreeDiskBytes,
+        limits));
     String[] client = splitHostPort(config.clientAddress);
     this.http = new V1HttpServer(raft, HttpConfig.of(
             config.clientListenHost != null ? config.clientListenHost : client[0], Integer.parseInt(client[1]))
@@ -120,7 +121,7 @@ public final class EtcdNode implements Closeable {
           return raft.start(clientUrl);
         })
         .thenApply(v -> {
-          raft.removed().thenAccept(reason -> closeInBackground());
+          raft.stopped().thenAccept(reason -> closeInBackground());
           log.info("etcd node {} ready in {} ms: client URL {}, peer URL http://{}, data dir {}",
               config.name, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin), clientUrl, peerAddress, dataDir());
           return this;
@@ -208,8 +209,9 @@ public final class EtcdNode implements Closeable {
   }
 
   /**
-   * Completes once this node is closed, by {@link #close()}, by a failed start, or because it was
-   * removed from the cluster. Never fails.
+   * Completes once this node is closed: by {@link #close()}, by a failed start, because it was
+   * removed from the cluster, or because its replica could not be trusted any more (a snapshot
+   * received from the leader failed its checksum; logged at ERROR). Never fails.
    */
   public CompletableFuture<Void> whenClosed() {
     return whenClosed.copy();
@@ -294,6 +296,7 @@ public final class EtcdNode implements Closeable {
     private Duration electionTimeout = Duration.ofMillis(200);
     private Duration heartbeatInterval = Duration.ofMillis(50);
     private int maxClusterSize = 9;
+    private long minFreeDiskBytes;
     private int maxKeyBytes = 1024;
     private int maxValueBytes = 1024 * 1024;
     private int maxBodyBytes = 2 * 1024 * 1024;
@@ -477,6 +480,20 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
+    /**
+     * Free space the node keeps on its data directory's file system: below it, writes are refused
+     * with error 300 {@code disk full: ...} (HTTP 500) and the node keeps serving reads; writes
+     * resume when space returns. Default 0, meaning three log segments plus the largest entry
+     * (about 50 MB), below which Atomix refuses to grow the log anyway.
+     */
+    public Builder minFreeDiskSpace(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("minFreeDiskSpace < 0: " + bytes);
+      }
+      this.minFreeDiskBytes = bytes;
+      return this;
+    }
+
     /** A node with this configuration; nothing is started or bound yet. */
     public EtcdNode build() {
       if (heartbeatInterval.compareTo(electionTimeout) >= 0) {
@@ -501,6 +518,7 @@ public final class EtcdNode implements Closeable {
       b.electionTimeout = electionTimeout;
       b.heartbeatInterval = heartbeatInterval;
       b.maxClusterSize = maxClusterSize;
+      b.minFreeDiskBytes = minFreeDiskBytes;
       b.maxKeyBytes = maxKeyBytes;
       b.maxValueBytes = maxValueBytes;
       b.maxBodyBytes = maxBodyBytes;

@@ -23,6 +23,8 @@ import org.etcdjvm.embedded.internal.store.StoreLimits;
  *                          batch) is at most half of it and must hold the largest single write
  * @param maxClusterSize    members the cluster admits at most (etcd's {@code -maxsize}); a join
  *                          beyond it is refused with error 103
+ * @param minFreeDiskBytes  below this much free space on the data directory's file system, no more
+ *                          log entries are taken (0: the default, three segments plus an entry)
  */
 public record RaftConfig(
     String name,
@@ -39,6 +41,7 @@ public record RaftConfig(
     int maxBatchOps,
     int segmentBytes,
     int maxClusterSize,
+    long minFreeDiskBytes,
     StoreLimits limits) {
 
   public RaftConfig {
@@ -51,6 +54,14 @@ public record RaftConfig(
    * log segment (Atomix needs it to fit). Not larger: Atomix gives every log segment reader and
    * writer a heap buffer of twice this size.
    */
+  /**
+   * Free space below which writes are refused: as given, or by default three log segments plus
+   * the largest entry (Atomix 3.1 refuses to create a segment with less than three segments free).
+   */
+  public long diskFloorBytes() {
+    return minFreeDiskBytes > 0 ? minFreeDiskBytes : 3L * segmentBytes + maxEntryBytes();
+  }
+
   public int maxEntryBytes() {
     long single = 2L * limits.maxValueBytes() + limits.maxKeyBytes() + 64 * 1024;
     return (int) Math.min(Math.max(single, 1024 * 1024), segmentBytes / 2);

@@ -51,12 +51,16 @@ public interface RaftGroup extends AutoCloseable {
   /**
    * Removes the member at {@code peerAddress} from the configuration. Works from any member (the
    * request goes to the leader). Removing this member itself makes it leave and stop; another member
-   * is told it was removed, and stops. Completes once the new configuration is committed.
+   * is told it was removed, and stops ({@link #stopped()}). Completes once the new configuration is
+   * committed.
    */
   CompletableFuture<Void> remove(String peerAddress);
 
-  /** Completes (with the reason) when this member was removed from the cluster and stopped serving. */
-  CompletableFuture<String> removed();
+  /**
+   * Completes, with the reason, when this member stopped serving on its own: it was removed from
+   * the cluster, or its replica could not be restored (a damaged snapshot). The node then closes.
+   */
+  CompletableFuture<String> stopped();
 
   /** Takes a snapshot and drops the log it covers, now rather than on the engine's schedule. */
   CompletableFuture<Void> compact();

@@ -41,6 +41,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   private final RaftConfig config;
   private final EtcdStore store;
   private final RaftGroup group;
+  private final DiskSpace disk;
   private final Instant startTime = Instant.now();
   private volatile String clientUrl;
   private volatile boolean closed;
@@ -52,19 +53,24 @@ public final class RaftNode implements Replica, AutoCloseable {
 
   /** A member of an Atomix Raft group. */
   public RaftNode(RaftConfig config) {
-    this(config, (state, names) -> new AtomixRaftGroup(config, state, names));
+    this(config, (state, names, diskLow) -> new AtomixRaftGroup(config, state, names, diskLow));
   }
 
-  /** What builds the Raft group: given the state to replicate and the registered names (name → peer address). */
+  /**
+   * What builds the Raft group: given the state to replicate, the registered names (name → peer
+   * address), and whether the data directory's disk is nearly full (then it takes no more entries).
+   */
   public interface GroupFactory {
-    RaftGroup create(ReplicatedState state, java.util.function.Supplier<Map<String, String>> registeredNames);
+    RaftGroup create(ReplicatedState state, java.util.function.Supplier<Map<String, String>> registeredNames,
+        BooleanSupplier diskLow);
   }
 
   /** A member of the group {@code factory} builds (tests use an in-memory group). */
   public RaftNode(RaftConfig config, GroupFactory factory) {
     this.config = config;
     this.store = new EtcdStore(config.limits());
-    this.group = factory.create(new StoreStateMachine(store), this::registeredNames);
+    this.disk = new DiskSpace(config.dataDir(), config.diskFloorBytes());
+    this.group = factory.create(new StoreStateMachine(store), this::registeredNames, disk::low);
   }
 
   /** Starts the one-time initialisation of the Raft engine in the background; see {@link AtomixRaftGroup#prewarm}. */
@@ -84,6 +90,8 @@ public final class RaftNode implements Replica, AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    disk.refresh();
+    ticker.scheduleWithFixedDelay(disk::refresh, 100, 100, TimeUnit.MILLISECONDS);
     return group.start()
         .thenCompose(v -> step("the registration of this member to commit", () -> {
           batcher = new WriteBatcher(group::execute, config.maxBatchOps(), config.maxEntryBytes() / 3 - 4096,
@@ -109,6 +117,11 @@ public final class RaftNode implements Replica, AutoCloseable {
   }
 
   private void attemptRegistration(CompletableFuture<Long> registered, int attempt) {
+    if (disk.low()) {
+      currentStep = "the registration of this member to commit (" + disk.describe() + ")";
+      ticker.schedule(() -> attemptRegistration(registered, attempt), 100, TimeUnit.MILLISECONDS);
+      return;
+    }
     String value = "raft=" + peerUrl(group.self()) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
     batcher.submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true)).whenComplete((event, error) -> {
       if (error == null) {
@@ -178,11 +191,11 @@ public final class RaftNode implements Replica, AutoCloseable {
           return;
         }
         Optional<Instant> next = store.nextExpiration();
-        if (next.isPresent() && !next.get().isAfter(Instant.now())) {
+        if (next.isPresent() && !next.get().isAfter(Instant.now()) && !disk.low()) {
           batcher.tick();
         }
         sinceCleanup[0] += period;
-        if (sinceCleanup[0] >= 1000) {
+        if (sinceCleanup[0] >= 1000 && !disk.low()) {
           sinceCleanup[0] = 0;
           dropStaleRegistrations();
         }
@@ -205,11 +218,18 @@ public final class RaftNode implements Replica, AutoCloseable {
     }
   }
 
+  /**
+   * {@inheritDoc} Also fails with error 300 "disk full: ..." while the data directory's disk has
+   * less free space than the floor, before anything is appended.
+   */
   @Override
   public CompletableFuture<Event> submit(WriteOp op) {
     WriteBatcher b = batcher;
     if (b == null) {
       return CompletableFuture.failedFuture(new NotLeaderException(leader().orElse(null)));
+    }
+    if (disk.low()) {
+      return CompletableFuture.failedFuture(new StoreException(EtcdError.RAFT_INTERNAL, disk.describe()));
     }
     return b.submit(op);
   }
@@ -234,9 +254,9 @@ public final class RaftNode implements Replica, AutoCloseable {
     return group.remove(member.peerUrl().substring("http://".length()));
   }
 
-  /** Completes, with the reason, when this member was removed from the cluster (it then stops serving). */
-  public CompletableFuture<String> removed() {
-    return group.removed();
+  /** Completes, with the reason, when this member stopped serving on its own (removed, or its replica is damaged). */
+  public CompletableFuture<String> stopped() {
+    return group.stopped();
   }
 
   @Override

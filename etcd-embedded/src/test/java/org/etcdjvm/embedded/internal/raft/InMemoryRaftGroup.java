@@ -21,7 +21,7 @@ final class InMemoryRaftGroup implements RaftGroup {
     t.setDaemon(true);
     return t;
   });
-  private final CompletableFuture<String> removed = new CompletableFuture<>();
+  private final CompletableFuture<String> stopped = new CompletableFuture<>();
   volatile int commands;
 
   InMemoryRaftGroup(String self, ReplicatedState state, Clock clock) {
@@ -69,8 +69,8 @@ final class InMemoryRaftGroup implements RaftGroup {
   }
 
   @Override
-  public CompletableFuture<String> removed() {
-    return removed;
+  public CompletableFuture<String> stopped() {
+    return stopped;
   }
 
   @Override

@@ -85,9 +85,13 @@ public final class AtomixRaftGroup implements RaftGroup {
   private final RaftConfig config;
   private final ServiceType type;
   private final Supplier<Map<String, String>> registeredNames;
+  private final java.util.function.BooleanSupplier diskLow;
+  private final SegmentSpace segments;
+  /** Whether the log had no segment before Atomix opened it (then Atomix creates the first one, sparse). */
+  private volatile boolean noSegmentAtStart;
   private final MemberId self;
   private final Instant startTime = Instant.now();
-  private final CompletableFuture<String> removed = new CompletableFuture<>();
+  private final CompletableFuture<String> stopped = new CompletableFuture<>();
   /** Fails the start when a peer shows, while this member starts, that it must not serve. */
   private final CompletableFuture<Void> refused = new CompletableFuture<>();
   /** The outcome of {@link #start}. */
@@ -98,6 +102,10 @@ public final class AtomixRaftGroup implements RaftGroup {
   private volatile boolean serving;
   private volatile String clusterId;
   private volatile String currentStep = "nothing (not started)";
+  /** Index of the newest snapshot found at start (0: none), and whether a snapshot was restored since. */
+  private volatile long snapshotAtStart;
+  private volatile boolean snapshotRestored;
+  private volatile CommittedIndex committedIndex;
 
   private AtomixCluster cluster;
   private PeerProtocol peers;
@@ -116,10 +124,39 @@ public final class AtomixRaftGroup implements RaftGroup {
    * @param state           what the group replicates
    * @param registeredNames member name → peer address, as registered in the replicated state; told
    *                        to starting members so that a joining member cannot take a used name
+   * @param diskLow         whether the data directory's disk is below its floor: then a follower
+   *                        declines appends (the leader retries), and no spare segment is allocated
    */
-  public AtomixRaftGroup(RaftConfig config, ReplicatedState state, Supplier<Map<String, String>> registeredNames) {
+  public AtomixRaftGroup(RaftConfig config, ReplicatedState state, Supplier<Map<String, String>> registeredNames,
+      java.util.function.BooleanSupplier diskLow) {
     this.config = config;
-    this.type = new ServiceType(state);
+    this.diskLow = diskLow;
+    this.segments = new SegmentSpace(config.dataDir().resolve("raft"), GROUP, config.segmentBytes());
+    this.type = new ServiceType(state, new ServiceAdapter.RestoreListener() {
+      @Override
+      public void restored() {
+        snapshotRestored = true;
+      }
+
+      @Override
+      public void failed(Throwable cause) {
+        storageFailed("the snapshot in " + config.dataDir().resolve("raft") + " could not be restored: "
+            + cause.getMessage());
+      }
+
+      @Override
+      public void applied(long index) {
+        CommittedIndex mark = committedIndex;
+        if (mark != null) {
+          try {
+            mark.applied(index);
+          } catch (IOException e) {
+            log.debug("cannot record the committed index {} (a lower mark only lets more damage pass as an"
+                + " interrupted write)", index, e);
+          }
+        }
+      }
+    });
     this.registeredNames = registeredNames;
     this.self = MemberId.from(config.peerAddress());
   }
@@ -164,13 +201,16 @@ public final class AtomixRaftGroup implements RaftGroup {
         })
         .thenCompose(v -> step("peer messaging on " + config.peerAddress(), this::startMessaging))
         .thenCompose(v -> step("the Raft log in " + config.dataDir().resolve("raft"), () -> {
+          verifyStorage();
           buildServer();
+          backFirstSegment();
           return CompletableFuture.completedFuture(null);
         }))
         .thenCompose(v -> plan())
         .thenCompose(decision -> step(describe(decision), () -> enter(decision)))
         .thenCompose(v -> step("a Raft client connection", this::connectClient))
         .thenCompose(v -> step("the leader to serve clients", this::leaderServing))
+        .thenCompose(v -> step("the snapshot at index " + snapshotAtStart + " to be restored", this::snapshotRestored))
         .thenCompose(v -> step("a Raft session to open", () -> {
           session = new CommandSession(this::openSession, config.commitTimeout().toMillis(), timer);
           return session.opened();
@@ -178,6 +218,7 @@ public final class AtomixRaftGroup implements RaftGroup {
         .thenRun(() -> {
           currentStep = "nothing (started)";
           serving = true;
+          timer.scheduleWithFixedDelay(this::prepareNextSegment, 0, 1, TimeUnit.SECONDS);
           timer.scheduleWithFixedDelay(this::checkStillMember, 2, 2, TimeUnit.SECONDS);
         });
     chain.whenComplete((v, e) -> {
@@ -220,6 +261,121 @@ public final class AtomixRaftGroup implements RaftGroup {
       clusterId = Files.isRegularFile(idFile) ? Files.readString(idFile, StandardCharsets.UTF_8).trim() : null;
     } catch (IOException e) {
       throw new IllegalStateException("cannot read " + idFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** What to do about damaged storage, as every such message says. */
+  private String damageAdvice() {
+    return "if this member's cluster has other healthy members, delete the data directory " + config.dataDir()
+        + " and start it again (it rejoins under the same peer address and catches up from the others);"
+        + " if it is the only member, restore the data directory from a backup";
+  }
+
+  /** Reads the log and snapshots before Atomix does (see {@link LogVerifier}). */
+  private void verifyStorage() {
+    Path lock = config.dataDir().resolve("raft").resolve("." + GROUP + ".lock");
+    try {
+      if (Files.isRegularFile(lock)) {
+        // Atomix's storage lock (RaftStorage.lock): the id, i.e. peer address, of the member the
+        // directory belongs to, as Atomix's Buffer.writeString writes it (a boolean, an unsigned
+        // short length, the UTF-8 bytes).
+        byte[] bytes = Files.readAllBytes(lock);
+        int length = bytes.length >= 3 ? ((bytes[1] & 0xff) << 8) | (bytes[2] & 0xff) : -1;
+        String owner = bytes.length >= 3 && bytes[0] == 1 && 3 + length <= bytes.length
+            ? new String(bytes, 3, length, StandardCharsets.UTF_8) : "";
+        if (!owner.isEmpty() && !owner.equals(self.id())) {
+          throw new IllegalStateException("node " + config.name() + " must not start: the data directory "
+              + config.dataDir() + " belongs to the member at " + owner + ", not " + self.id()
+              + "; start it with that peer address (-s " + owner + ") or use another data directory");
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + lock + ": " + e, e);
+    }
+    try {
+      Path raftDir = config.dataDir().resolve("raft");
+      try (var leftovers = Files.newDirectoryStream(raftDir, ".spare-*.tmp")) {
+        for (Path p : leftovers) {
+          Files.deleteIfExists(p); // a spare segment whose allocation was interrupted
+        }
+      }
+      LogVerifier.Result result = LogVerifier.verify(raftDir, GROUP, damageAdvice());
+      snapshotAtStart = result.snapshotIndex();
+      noSegmentAtStart = result.newestSegment() == null;
+      if (result.newestSegment() != null) {
+        SegmentSpace.back(result.newestSegment(), result.newestEnd());
+      }
+      committedIndex = CommittedIndex.open(config.dataDir().resolve("raft"), result.committed());
+    } catch (LogVerifier.DamagedLogException e) {
+      throw new IllegalStateException("node " + config.name() + " must not start: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the Raft log in " + config.dataDir().resolve("raft") + ": " + e, e);
+    }
+  }
+
+  /**
+   * Atomix created the first segment of a new log when the server was built, sparse; nothing has
+   * been appended to it yet, so its space is allocated now ({@link SegmentSpace}).
+   */
+  private void backFirstSegment() {
+    if (!noSegmentAtStart) {
+      return;
+    }
+    Path first = config.dataDir().resolve("raft").resolve(GROUP + "-1.log");
+    try {
+      if (Files.isRegularFile(first)) {
+        SegmentSpace.back(first, 64);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot allocate disk space for the Raft log in " + first.getParent() + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  /** Every second: the next log segment, allocated before Atomix needs it (see {@link SegmentSpace}). */
+  private void prepareNextSegment() {
+    if (closed || diskLow.getAsBoolean()) {
+      return;
+    }
+    try {
+      segments.prepareNext(Files.getFileStore(config.dataDir()).getUsableSpace());
+    } catch (IOException | RuntimeException e) {
+      log.debug("{}: could not allocate the next log segment ahead (it will be allocated by Atomix, sparse)",
+          config.name(), e);
+    }
+  }
+
+  /**
+   * Completes once the newest snapshot found at start has been restored into the replica: Atomix
+   * installs it as the state machine catches up, and if it did not (it skips a snapshot whose
+   * service it cannot read, with a log line) the replica would silently lack everything before it.
+   */
+  private CompletableFuture<Void> snapshotRestored() {
+    long index = snapshotAtStart;
+    if (index == 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    ScheduledFuture<?> poll = timer.scheduleWithFixedDelay(() -> {
+      io.atomix.protocols.raft.impl.RaftContext c = context;
+      if (snapshotRestored) {
+        done.complete(null);
+      } else if (c != null && c.getLastApplied() > index) {
+        done.completeExceptionally(new IllegalStateException("the replica applied the log past index " + index
+            + " without restoring the snapshot there; " + damageAdvice()));
+      }
+    }, 0, 5, TimeUnit.MILLISECONDS);
+    done.whenComplete((v, e) -> poll.cancel(false));
+    return done;
+  }
+
+  /** The replica cannot be trusted: refuse the start, or stop serving if already started. */
+  private void storageFailed(String reason) {
+    log.error("{}: {}", config.name(), reason);
+    IllegalStateException e = new IllegalStateException("node " + config.name() + " must not serve: " + reason + "; "
+        + damageAdvice());
+    if (!refused.completeExceptionally(e) || started.isDone()) {
+      markStopped(reason);
     }
   }
 
@@ -305,7 +461,11 @@ public final class AtomixRaftGroup implements RaftGroup {
     serverMessaging = new ServerMessaging(new AddressRouting(cluster.getCommunicationService(), cluster.getMessagingService()),
         config.requestTimeout(), GROUP, config.electionTimeout(), this::term, () -> role == RaftServer.Role.FOLLOWER,
         membership, config.maxClusterSize(),
-        message -> refused.completeExceptionally(new IllegalStateException("the cluster refused this member: " + message)));
+        message -> refused.completeExceptionally(new IllegalStateException("the cluster refused this member: " + message)),
+        diskLow, () -> {
+          io.atomix.protocols.raft.impl.RaftContext c = context;
+          return c == null ? 0 : c.getLogWriter().getLastIndex();
+        });
     serverProtocol = new RaftServerCommunicator(GROUP, Protocol.SERIALIZER, serverMessaging);
     RaftServer s = RaftServer.builder(self)
         .withName(GROUP)
@@ -676,7 +836,7 @@ public final class AtomixRaftGroup implements RaftGroup {
   /** This member leaves the configuration (through the leader, which may be itself) and stops serving. */
   private CompletableFuture<String> leaveSelf() {
     return server.cluster().leave().thenApply(v -> {
-      markRemoved("removed from the cluster at its own request");
+      markStopped("removed from the cluster at its own request");
       return (String) null;
     });
   }
@@ -687,7 +847,7 @@ public final class AtomixRaftGroup implements RaftGroup {
    */
   private void removalNotice(String sender) {
     if (removedFromOwnConfiguration()) {
-      markRemoved("removed from the cluster (its configuration no longer lists this member)");
+      markStopped("removed from the cluster (its configuration no longer lists this member)");
       return;
     }
     peers.status(sender).whenComplete((status, error) -> {
@@ -695,7 +855,7 @@ public final class AtomixRaftGroup implements RaftGroup {
       if (status != null && s != null && status.member() && !status.members().contains(self.id())
           && (clusterId == null || clusterId.equals(status.clusterId()))
           && status.configIndex() >= AtomixInternals.configurationIndex(s)) {
-        markRemoved("removed from the cluster (told by " + sender + ", whose members are " + status.members() + ")");
+        markStopped("removed from the cluster (told by " + sender + ", whose members are " + status.members() + ")");
       }
     });
   }
@@ -716,11 +876,11 @@ public final class AtomixRaftGroup implements RaftGroup {
    */
   private void checkStillMember() {
     RaftServer s = server;
-    if (closed || s == null || removed.isDone()) {
+    if (closed || s == null || stopped.isDone()) {
       return;
     }
     if (removedFromOwnConfiguration()) {
-      markRemoved("removed from the cluster (its configuration no longer lists this member)");
+      markStopped("removed from the cluster (its configuration no longer lists this member)");
       return;
     }
     if (leader().isPresent()) {
@@ -733,15 +893,15 @@ public final class AtomixRaftGroup implements RaftGroup {
     }
   }
 
-  private void markRemoved(String reason) {
-    if (removed.complete(reason)) {
+  private void markStopped(String reason) {
+    if (stopped.complete(reason)) {
       log.warn("{}: {}; stopping", config.name(), reason);
     }
   }
 
   @Override
-  public CompletableFuture<String> removed() {
-    return removed;
+  public CompletableFuture<String> stopped() {
+    return stopped;
   }
 
   // ------------------------------------------------------------------------------------ state
@@ -896,10 +1056,23 @@ public final class AtomixRaftGroup implements RaftGroup {
     }
     quietly(client == null ? null : client.close(), 2);
     RaftServer s = server;
+    long committedAtClose = committedInLog();
     if (s != null) {
       quietly(s.isRunning() ? s.shutdown() : AtomixInternals.stopUnstarted(s), 3);
     }
     quietly(cluster == null ? null : cluster.stop(), 5);
+    CommittedIndex mark = committedIndex;
+    committedIndex = null;
+    if (mark != null) {
+      try {
+        if (committedAtClose > 0) {
+          mark.applied(committedAtClose); // the shutdown flushed the log: everything up to it is on disk
+        }
+        mark.close();
+      } catch (IOException e) {
+        log.debug("closing the committed index failed", e);
+      }
+    }
     // A closed member that the application still holds must not pin Atomix's log buffers (about
     // 16 MB per segment reader or writer).
     client = null;
@@ -909,6 +1082,19 @@ public final class AtomixRaftGroup implements RaftGroup {
     clientProtocol = null;
     cluster = null;
     session = null;
+  }
+
+  /**
+   * The highest index that is both committed and in this member's log (read from Atomix's context;
+   * a follower may know a commit index beyond its own log). 0 when unknown.
+   */
+  private long committedInLog() {
+    io.atomix.protocols.raft.impl.RaftContext c = context;
+    try {
+      return c == null ? 0 : Math.min(c.getCommitIndex(), c.getLogWriter().getLastIndex());
+    } catch (RuntimeException e) {
+      return 0;
+    }
   }
 
   private static void quietly(CompletableFuture<?> future, int seconds) {

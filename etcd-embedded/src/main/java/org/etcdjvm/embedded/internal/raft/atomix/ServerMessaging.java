@@ -41,6 +41,9 @@ import java.util.function.LongSupplier;
  *       limit), and one from a removed member restarted on its old data directory (Atomix's leader
  *       would add it back). The joining member's own messaging recognises the refusal and reports
  *       it, since Atomix's join would otherwise retry forever.
+ *   <li><b>A full disk.</b> While the data directory's disk is below its floor, a follower
+ *       declines appends that carry entries (the leader sends them again later) instead of
+ *       writing them into a log whose next segment it may not be able to allocate.
  *   <li><b>Leader freshness.</b> The time of the last append from a leader of the current term is
  *       kept, so that the node does not name a leader that has been silent for an election timeout.
  * </ol>
@@ -69,6 +72,8 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
   private final Membership membership;
   private final int maxMembers;
   private final Consumer<String> joinRefused;
+  private final BooleanSupplier diskLow;
+  private final LongSupplier lastLogIndex;
   private final CompletableFuture<Void> configured = new CompletableFuture<>();
   /** System.nanoTime() of the last append of the current term; 0 before any. */
   private volatile long lastLeaderContact;
@@ -82,7 +87,7 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
    */
   ServerMessaging(ClusterCommunicationService delegate, Duration timeout, String group, Duration electionTimeout,
       LongSupplier currentTerm, BooleanSupplier isFollower, Membership membership, int maxMembers,
-      Consumer<String> joinRefused) {
+      Consumer<String> joinRefused, BooleanSupplier diskLow, LongSupplier lastLogIndex) {
     super(delegate, timeout);
     this.configureSubject = group + "-configure";
     this.appendSubject = group + "-append";
@@ -95,6 +100,8 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
     this.membership = membership;
     this.maxMembers = maxMembers;
     this.joinRefused = joinRefused;
+    this.diskLow = diskLow;
+    this.lastLogIndex = lastLogIndex;
   }
 
   /** The server has been given its configuration: held and later {@code configure} requests go through. */
@@ -160,8 +167,17 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
           : configured.thenCompose(v -> handler.apply(request));
     } else if (subject.equals(appendSubject)) {
       wrapped = request -> {
-        if (request instanceof AppendRequest append && append.term() >= currentTerm.getAsLong()) {
-          lastLeaderContact = System.nanoTime();
+        if (request instanceof AppendRequest append) {
+          if (append.term() >= currentTerm.getAsLong()) {
+            lastLeaderContact = System.nanoTime();
+          }
+          if (!append.entries().isEmpty() && diskLow.getAsBoolean()) {
+            // No room to take entries: decline them (the leader sends them again with a later
+            // heartbeat) rather than let Atomix write into a log it may not be able to extend.
+            return CompletableFuture.completedFuture((R) io.atomix.protocols.raft.protocol.AppendResponse.builder()
+                .withStatus(RaftResponse.Status.OK).withTerm(currentTerm.getAsLong()).withSucceeded(false)
+                .withLastLogIndex(Math.min(lastLogIndex.getAsLong(), append.prevLogIndex())).build());
+          }
         }
         return handler.apply(request);
       };

@@ -42,10 +42,25 @@ final class ServiceAdapter implements PrimitiveService {
   private static final Serializer SERIALIZER =
       Serializer.using(Namespace.builder().register(Namespaces.BASIC).build());
 
-  private final ReplicatedState state;
+  /** Starts our part of a snapshot ("ESN1"): then the length and the CRC32 of the state's bytes. */
+  static final int SNAPSHOT_MAGIC = 0x45534E31;
 
-  ServiceAdapter(ReplicatedState state) {
+  /** Hears how restoring a snapshot went (on Atomix's state thread). */
+  interface RestoreListener {
+    void restored();
+
+    void failed(Throwable cause);
+
+    /** The command at Raft index {@code index} was applied (and so was flushed to the log before). */
+    void applied(long index);
+  }
+
+  private final ReplicatedState state;
+  private final RestoreListener listener;
+
+  ServiceAdapter(ReplicatedState state, RestoreListener listener) {
     this.state = state;
+    this.listener = listener;
   }
 
   @Override
@@ -68,7 +83,9 @@ final class ServiceAdapter implements PrimitiveService {
     if (!APPLY.id().equals(commit.operation().id())) {
       throw new IllegalStateException("unknown operation " + commit.operation());
     }
-    return state.apply(commit.value(), Instant.ofEpochMilli(commit.wallClockTime().unixTimestamp()));
+    byte[] result = state.apply(commit.value(), Instant.ofEpochMilli(commit.wallClockTime().unixTimestamp()));
+    listener.applied(commit.index());
+    return result;
   }
 
   @Override
@@ -83,7 +100,11 @@ final class ServiceAdapter implements PrimitiveService {
       log.error("snapshot of the key store failed; the Raft log is kept instead", e);
       throw new SnapshotFailedError(e);
     }
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(bytes.buffer(), 0, bytes.size());
+    output.writeInt(SNAPSHOT_MAGIC);
     output.writeInt(bytes.size());
+    output.writeInt((int) crc.getValue());
     output.write(bytes.buffer(), 0, bytes.size()); // no copy: the store may be large
   }
 
@@ -107,14 +128,44 @@ final class ServiceAdapter implements PrimitiveService {
     }
   }
 
+  /**
+   * Restores the state from a snapshot, after checking its length and checksum. Atomix 3.1.12 logs
+   * an exception thrown here and carries on with whatever state the service has (an empty store,
+   * at start), so a failure is also reported to the listener, which stops the member. Snapshots
+   * written before the checksum existed (a bare length) are still read.
+   */
   @Override
   public void restore(BackupInput input) {
-    int length = input.readInt();
-    byte[] bytes = input.readBytes(length);
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
-      state.readSnapshot(in);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    try {
+      int first = input.readInt();
+      byte[] bytes;
+      if (first == SNAPSHOT_MAGIC) {
+        int length = input.readInt();
+        int checksum = input.readInt();
+        if (length < 0 || length > input.remaining()) {
+          throw new IOException("the snapshot is cut short or its length field is damaged (" + length + " bytes"
+              + " announced, " + input.remaining() + " present)");
+        }
+        bytes = input.readBytes(length);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(bytes);
+        if ((int) crc.getValue() != checksum) {
+          throw new IOException("the snapshot's checksum does not match its " + length + " bytes");
+        }
+      } else {
+        if (first < 0 || first > input.remaining()) {
+          throw new IOException("the snapshot is cut short or its length field is damaged (" + first + " bytes"
+              + " announced, " + input.remaining() + " present)");
+        }
+        bytes = input.readBytes(first);
+      }
+      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+        state.readSnapshot(in);
+      }
+      listener.restored();
+    } catch (IOException | RuntimeException e) {
+      listener.failed(e);
+      throw new UncheckedIOException(e instanceof IOException io ? io : new IOException(e.toString(), e));
     }
   }
 

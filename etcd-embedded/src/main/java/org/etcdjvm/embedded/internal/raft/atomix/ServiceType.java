@@ -21,9 +21,11 @@ final class ServiceType implements PrimitiveType, PrimitiveTypeRegistry {
   static final String NAME = "etcd-v1";
 
   private final ReplicatedState state;
+  private final ServiceAdapter.RestoreListener listener;
 
-  ServiceType(ReplicatedState state) {
+  ServiceType(ReplicatedState state, ServiceAdapter.RestoreListener listener) {
     this.state = state;
+    this.listener = listener;
   }
 
   @Override
@@ -43,7 +45,7 @@ final class ServiceType implements PrimitiveType, PrimitiveTypeRegistry {
 
   @Override
   public PrimitiveService newService(ServiceConfig config) {
-    return new ServiceAdapter(state);
+    return new ServiceAdapter(state, listener);
   }
 
   @Override

@@ -1,0 +1,123 @@
+package org.etcdjvm.embedded.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.etcdjvm.embedded.internal.LocalCluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A node (a real {@code bin/etcd-node} process) whose data directory is on a small file system the
+ * test mounts (tmpfs, 96 MB; needs root, as CI runs): filling the disk makes writes fail with
+ * "disk full" while reads go on, filling it to the last byte does not kill the JVM (Atomix maps
+ * its log; a page without a block behind it would be a SIGBUS), and writes resume once space is
+ * freed.
+ */
+class DiskFullTest {
+  private static final Duration SHORT = Duration.ofSeconds(2);
+
+  @TempDir Path dir;
+  private Path mount;
+  private NodeProcess node;
+
+  @BeforeEach
+  void mountASmallFileSystem() throws Exception {
+    mount = dir.resolve("small");
+    Files.createDirectories(mount);
+    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mount.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    boolean mounted = p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    assumeTrue(mounted, "cannot mount a tmpfs here (needs root): " + out);
+  }
+
+  @AfterEach
+  void unmount() throws Exception {
+    if (node != null) {
+      node.kill();
+    }
+    new ProcessBuilder("umount", "-l", mount.toString()).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aFullDiskRefusesWritesKeepsReadsAndResumesWhenSpaceReturns() throws Exception {
+    node = new NodeProcess("n1", "127.0.0.1:" + LocalCluster.freePort(), "127.0.0.1:" + LocalCluster.freePort(),
+        List.of(), mount.resolve("n1"));
+    node.start();
+    node.awaitReady(Duration.ofSeconds(60));
+    String key = node.clientUrl() + "/v1/keys/disk";
+    assertThat(Curl.put(key, SHORT, "value", "before").status()).isEqualTo(200);
+
+    // Below the node's floor (three 16 MB segments plus an entry), but not yet full.
+    Path filler = mount.resolve("filler");
+    fill(filler, usable() - 20L * 1024 * 1024);
+    Curl.Reply refused = await(() -> Curl.put(key, SHORT, "value", "during"), r -> r.status() == 500,
+        "a refused write");
+    assertThat(refused.body()).contains("\"errorCode\":300").contains("disk full");
+    assertThat(Curl.get(key, SHORT).body()).as("reads go on").contains("\"value\":\"before\"");
+
+    // To the last byte: the node must survive its own housekeeping writes (sessions, ticks).
+    Path rest = mount.resolve("rest");
+    fill(rest, Long.MAX_VALUE);
+    for (int i = 0; i < 10; i++) {
+      assertThat(Curl.put(key, SHORT, "value", "full").status()).isEqualTo(500);
+      Thread.sleep(200); // let keep-alives and heartbeats happen; no condition to wait for
+    }
+    assertThat(node.isAlive()).as("the JVM survived a full disk; log:\n%s", node.tail(30)).isTrue();
+    assertThat(Curl.get(key, SHORT).body()).contains("\"value\":\"before\"");
+
+    Files.delete(rest);
+    Files.delete(filler);
+    Curl.Reply resumed = await(() -> Curl.put(key, SHORT, "value", "after"), Curl.Reply::ok, "writes to resume");
+    assertThat(resumed.status()).isEqualTo(200);
+    assertThat(Curl.get(key, SHORT).body()).contains("\"value\":\"after\"");
+    assertThat(node.isAlive()).isTrue();
+  }
+
+  private long usable() throws IOException {
+    return Files.getFileStore(mount).getUsableSpace();
+  }
+
+  /** Writes real blocks to {@code file} until {@code bytes} are written or the disk is full. */
+  private static void fill(Path file, long bytes) throws IOException {
+    ByteBuffer block = ByteBuffer.allocate(1 << 20);
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      long written = 0;
+      while (written < bytes) {
+        block.clear().limit((int) Math.min(block.capacity(), bytes - written));
+        try {
+          written += channel.write(block);
+        } catch (IOException full) {
+          break;
+        }
+      }
+    }
+  }
+
+  private static <T> T await(Supplier<T> value, Predicate<T> done, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    T last = null;
+    while (System.nanoTime() < deadline) {
+      last = value.get();
+      if (done.test(last)) {
+        return last;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no " + what + " within 30 s; last: " + last);
+  }
+}
