@@ -296,7 +296,7 @@ public final class EtcdNode implements Closeable {
     private Duration electionTimeout = Duration.ofMillis(200);
     private Duration heartbeatInterval = Duration.ofMillis(50);
     private int maxClusterSize = 9;
-    private long minFreeDiskBytes;
+    private long minFreeDiskBytes = -1;
     private int maxKeyBytes = 1024;
     private int maxValueBytes = 1024 * 1024;
     private int maxBodyBytes = 2 * 1024 * 1024;
@@ -483,8 +483,10 @@ public final class EtcdNode implements Closeable {
     /**
      * Free space the node keeps on its data directory's file system: below it, writes are refused
      * with error 300 {@code disk full: ...} (HTTP 500) and the node keeps serving reads; writes
-     * resume when space returns. Default 0, meaning three log segments plus the largest entry
-     * (about 50 MB), below which Atomix refuses to grow the log anyway.
+     * resume when space returns. Default: three log segments plus the largest entry (about 50 MB),
+     * below which Atomix refuses to start a new log segment anyway. 0 turns the check off: writes
+     * go on until the disk refuses them, which the log's space allocated ahead turns into failed
+     * writes (error 300), not a crash.
      */
     public Builder minFreeDiskSpace(long bytes) {
       if (bytes < 0) {

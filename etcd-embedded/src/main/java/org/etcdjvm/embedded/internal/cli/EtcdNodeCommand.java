@@ -52,7 +52,8 @@ public final class EtcdNodeCommand {
    */
   record Flags(String name, Path dataDir, String clientAddress, String peerAddress, List<String> peers,
       String clientListenHost, String peerListenHost, Integer historySize, Integer maxClusterSize, List<String> cors,
-      int verbosity, boolean force, Duration electionTimeout, Duration heartbeatInterval, List<String> ignored,
+      int verbosity, boolean force, Duration electionTimeout, Duration heartbeatInterval, Long minFreeDiskMb,
+      List<String> ignored,
       boolean exitWhenReady, boolean help, boolean version) {
   }
 
@@ -96,6 +97,9 @@ public final class EtcdNodeCommand {
         .desc("Raft election timeout in milliseconds (default 200)").get());
     o.addOption(Option.builder().longOpt("heartbeat-interval").hasArg().argName("ms")
         .desc("Raft heartbeat interval in milliseconds (default 50)").get());
+    o.addOption(Option.builder().longOpt("min-free-disk-mb").hasArg().argName("MB")
+        .desc("free space kept on the data directory's disk; below it writes are refused (default: three log"
+            + " segments plus an entry, about 50; 0: no floor)").get());
     o.addOption(Option.builder("f").longOpt("force")
         .desc("discard this member's existing data directory and start as a new member (WARNING: data loss)").get());
     o.addOption(Option.builder("v").longOpt("verbose").desc("verbose logging").get());
@@ -207,12 +211,13 @@ public final class EtcdNodeCommand {
     Integer maxSize = line.hasOption("maxsize") ? positiveInt(line, "maxsize") : null;
     Integer election = line.hasOption("election-timeout") ? positiveInt(line, "election-timeout") : null;
     Integer heartbeat = line.hasOption("heartbeat-interval") ? positiveInt(line, "heartbeat-interval") : null;
+    Long minFreeDisk = line.hasOption("min-free-disk-mb") ? (long) nonNegativeInt(line, "min-free-disk-mb") : null;
     return new Flags(line.getOptionValue("n", DEFAULT_NAME), dir,
         line.getOptionValue("c", DEFAULT_CLIENT_ADDRESS), line.getOptionValue("s", DEFAULT_PEER_ADDRESS),
         List.copyOf(peers), line.getOptionValue("cl"), line.getOptionValue("sl"), history, maxSize, List.copyOf(cors),
         line.hasOption("vv") ? 2 : line.hasOption("v") ? 1 : 0, line.hasOption("f"),
         election == null ? null : Duration.ofMillis(election), heartbeat == null ? null : Duration.ofMillis(heartbeat),
-        List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
+        minFreeDisk, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
   }
 
   /**
@@ -263,6 +268,19 @@ public final class EtcdNodeCommand {
       String p = peer.trim();
       // etcd 0.1 also accepted http:// URLs for peers
       peers.add(p.startsWith("http://") ? p.substring("http://".length()) : p);
+    }
+  }
+
+  private static int nonNegativeInt(CommandLine line, String flag) throws BadFlagsException {
+    String value = line.getOptionValue(flag);
+    try {
+      int n = Integer.parseInt(value.trim());
+      if (n < 0) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new BadFlagsException("-" + flag + " needs a whole number of 0 or more, got \"" + value + "\"", e);
     }
   }
 
@@ -401,6 +419,9 @@ public final class EtcdNodeCommand {
     }
     if (flags.heartbeatInterval() != null) {
       builder.heartbeatInterval(flags.heartbeatInterval());
+    }
+    if (flags.minFreeDiskMb() != null) {
+      builder.minFreeDiskSpace(flags.minFreeDiskMb() * 1024 * 1024);
     }
     return builder;
   }

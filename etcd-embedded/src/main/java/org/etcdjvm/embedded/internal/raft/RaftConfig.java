@@ -24,7 +24,8 @@ import org.etcdjvm.embedded.internal.store.StoreLimits;
  * @param maxClusterSize    members the cluster admits at most (etcd's {@code -maxsize}); a join
  *                          beyond it is refused with error 103
  * @param minFreeDiskBytes  below this much free space on the data directory's file system, no more
- *                          log entries are taken (0: the default, three segments plus an entry)
+ *                          log entries are taken (-1: the default, three segments plus an entry;
+ *                          0: no floor)
  */
 public record RaftConfig(
     String name,
@@ -59,7 +60,7 @@ public record RaftConfig(
    * the largest entry (Atomix 3.1 refuses to create a segment with less than three segments free).
    */
   public long diskFloorBytes() {
-    return minFreeDiskBytes > 0 ? minFreeDiskBytes : 3L * segmentBytes + maxEntryBytes();
+    return minFreeDiskBytes >= 0 ? minFreeDiskBytes : 3L * segmentBytes + maxEntryBytes();
   }
 
   public int maxEntryBytes() {

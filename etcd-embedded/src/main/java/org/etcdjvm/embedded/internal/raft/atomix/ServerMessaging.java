@@ -44,6 +44,8 @@ import java.util.function.LongSupplier;
  *   <li><b>A full disk.</b> While the data directory's disk is below its floor, a follower
  *       declines appends that carry entries (the leader sends them again later) instead of
  *       writing them into a log whose next segment it may not be able to allocate.
+ *   <li><b>Durable acknowledgements.</b> A follower flushes appended entries before it acknowledges
+ *       them ({@link #flushBeforeAcknowledging}).
  *   <li><b>Leader freshness.</b> The time of the last append from a leader of the current term is
  *       kept, so that the node does not name a leader that has been silent for an election timeout.
  * </ol>
@@ -74,6 +76,9 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
   private final Consumer<String> joinRefused;
   private final BooleanSupplier diskLow;
   private final LongSupplier lastLogIndex;
+  /** Flushes the local log; runs on the Raft thread, or null when followers need not flush. */
+  private volatile Runnable flushLog;
+  private volatile java.util.concurrent.Executor raftThread;
   private final CompletableFuture<Void> configured = new CompletableFuture<>();
   /** System.nanoTime() of the last append of the current term; 0 before any. */
   private volatile long lastLeaderContact;
@@ -102,6 +107,18 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
     this.joinRefused = joinRefused;
     this.diskLow = diskLow;
     this.lastLogIndex = lastLogIndex;
+  }
+
+  /**
+   * Makes a follower flush the entries of an append to disk before it acknowledges them. Atomix
+   * 3.1.12's {@code PassiveRole.appendEntries} writes the entries and answers at once (the log is
+   * flushed only when the commit index moves), so the leader counted acknowledgements of entries
+   * that a power loss on a majority could take back. {@code flush} runs on {@code raftThread}, the
+   * thread that writes the log.
+   */
+  void flushBeforeAcknowledging(Runnable flush, java.util.concurrent.Executor raftThread) {
+    this.raftThread = raftThread;
+    this.flushLog = flush;
   }
 
   /** The server has been given its configuration: held and later {@code configure} requests go through. */
@@ -177,6 +194,15 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
             return CompletableFuture.completedFuture((R) io.atomix.protocols.raft.protocol.AppendResponse.builder()
                 .withStatus(RaftResponse.Status.OK).withTerm(currentTerm.getAsLong()).withSucceeded(false)
                 .withLastLogIndex(Math.min(lastLogIndex.getAsLong(), append.prevLogIndex())).build());
+          }
+          Runnable flush = flushLog;
+          if (flush != null && !append.entries().isEmpty()) {
+            return handler.apply(request).thenApplyAsync(response -> {
+              if (response instanceof io.atomix.protocols.raft.protocol.AppendResponse r && r.succeeded()) {
+                flush.run();
+              }
+              return response;
+            }, raftThread);
           }
         }
         return handler.apply(request);
