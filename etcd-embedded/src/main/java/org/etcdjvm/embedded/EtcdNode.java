@@ -82,7 +82,7 @@ public final class EtcdNode implements Closeable {
     this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peerListenHost, config.peers,
         config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
         config.commitTimeout, Duration.ofMillis(10), 256, 16 * 1024 * 1024, config.maxClusterSize, config.minFreeDiskBytes,
-        limits));
+        config.maxLogBytes, limits));
     String[] client = splitHostPort(config.clientAddress);
     this.http = new V1HttpServer(raft, HttpConfig.of(
             config.clientListenHost != null ? config.clientListenHost : client[0], Integer.parseInt(client[1]))
@@ -297,6 +297,7 @@ public final class EtcdNode implements Closeable {
     private Duration heartbeatInterval = Duration.ofMillis(50);
     private int maxClusterSize = 9;
     private long minFreeDiskBytes = -1;
+    private long maxLogBytes;
     private int maxKeyBytes = 1024;
     private int maxValueBytes = 1024 * 1024;
     private int maxBodyBytes = 2 * 1024 * 1024;
@@ -496,6 +497,20 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
+    /**
+     * The most the Raft log may hold on disk before a snapshot is taken and the log before it
+     * dropped, at once rather than at the next scheduled compaction (every 10 s). It bounds the
+     * data directory (log plus one or two snapshots) and the time a restart replays. Default
+     * 64 MB (four log segments of 16 MB); at least two segments.
+     */
+    public Builder maxLogSize(long bytes) {
+      if (bytes < 32L * 1024 * 1024) {
+        throw new IllegalArgumentException("maxLogSize < 32 MB (two log segments): " + bytes);
+      }
+      this.maxLogBytes = bytes;
+      return this;
+    }
+
     /** A node with this configuration; nothing is started or bound yet. */
     public EtcdNode build() {
       if (heartbeatInterval.compareTo(electionTimeout) >= 0) {
@@ -521,6 +536,7 @@ public final class EtcdNode implements Closeable {
       b.heartbeatInterval = heartbeatInterval;
       b.maxClusterSize = maxClusterSize;
       b.minFreeDiskBytes = minFreeDiskBytes;
+      b.maxLogBytes = maxLogBytes;
       b.maxKeyBytes = maxKeyBytes;
       b.maxValueBytes = maxValueBytes;
       b.maxBodyBytes = maxBodyBytes;

@@ -26,6 +26,9 @@ import org.etcdjvm.embedded.internal.store.StoreLimits;
  * @param minFreeDiskBytes  below this much free space on the data directory's file system, no more
  *                          log entries are taken (-1: the default, three segments plus an entry;
  *                          0: no floor)
+ * @param maxLogBytes       when the log's segments hold more than this, a snapshot is taken and the
+ *                          log before it dropped at once, not at the next scheduled compaction
+ *                          (0: the default, four segments)
  */
 public record RaftConfig(
     String name,
@@ -43,6 +46,7 @@ public record RaftConfig(
     int segmentBytes,
     int maxClusterSize,
     long minFreeDiskBytes,
+    long maxLogBytes,
     StoreLimits limits) {
 
   public RaftConfig {
@@ -61,6 +65,11 @@ public record RaftConfig(
    */
   public long diskFloorBytes() {
     return minFreeDiskBytes >= 0 ? minFreeDiskBytes : 3L * segmentBytes + maxEntryBytes();
+  }
+
+  /** The log size that forces a compaction: as given, or four segments. */
+  public long logLimitBytes() {
+    return maxLogBytes > 0 ? maxLogBytes : 4L * segmentBytes;
   }
 
   public int maxEntryBytes() {

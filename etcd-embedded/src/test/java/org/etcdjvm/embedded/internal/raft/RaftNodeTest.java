@@ -29,7 +29,7 @@ class RaftNodeTest {
   private final AtomicClock logClock = new AtomicClock(Instant.now());
   private final RaftNode node = new RaftNode(new RaftConfig("n1", Path.of("unused"), "127.0.0.1:7001", null, List.of(),
       Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5),
-      Duration.ofMillis(10), 256, 32 * 1024 * 1024, 9, 0, StoreLimits.defaults()),
+      Duration.ofMillis(10), 256, 32 * 1024 * 1024, 9, 0, 0, StoreLimits.defaults()),
       (state, names, diskLow) -> group = new InMemoryRaftGroup("127.0.0.1:7001", state, logClock));
 
   private static final class AtomicClock extends Clock {

@@ -219,6 +219,7 @@ public final class AtomixRaftGroup implements RaftGroup {
           currentStep = "nothing (started)";
           serving = true;
           timer.scheduleWithFixedDelay(this::prepareNextSegment, 0, 1, TimeUnit.SECONDS);
+          timer.scheduleWithFixedDelay(this::boundTheLog, 1, 1, TimeUnit.SECONDS);
           timer.scheduleWithFixedDelay(this::checkStillMember, 2, 2, TimeUnit.SECONDS);
         });
     chain.whenComplete((v, e) -> {
@@ -329,6 +330,25 @@ public final class AtomixRaftGroup implements RaftGroup {
     } catch (IOException e) {
       throw new IllegalStateException("cannot allocate disk space for the Raft log in " + first.getParent() + ": "
           + e.getMessage(), e);
+    }
+  }
+
+  private volatile CompletableFuture<Void> forcedCompaction = CompletableFuture.completedFuture(null);
+
+  /**
+   * Every second: when the log's segments hold more than the limit, compact now. Atomix snapshots
+   * on its own schedule (every 10 s, and later still while snapshots are in progress), which lets
+   * a log under heavy writes grow far past what a restart should have to replay.
+   */
+  private void boundTheLog() {
+    RaftServer s = server;
+    if (closed || s == null || !forcedCompaction.isDone()) {
+      return;
+    }
+    long bytes = segments.usedBytes();
+    if (bytes > config.logLimitBytes()) {
+      log.debug("{}: the log holds {} bytes, over {}: compacting now", config.name(), bytes, config.logLimitBytes());
+      forcedCompaction = s.compact().exceptionally(e -> null);
     }
   }
 

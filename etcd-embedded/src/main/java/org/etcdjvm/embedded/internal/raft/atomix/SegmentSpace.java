@@ -100,6 +100,21 @@ final class SegmentSpace {
     }
   }
 
+  /** Bytes of the log's segment files, the spare not counted. */
+  long usedBytes() {
+    long total = 0;
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (segmentName.matcher(p.getFileName().toString()).matches() && !isSpare(p)) {
+          total += Files.size(p);
+        }
+      }
+    } catch (IOException e) {
+      return 0; // a segment deleted while listing: measure again next time
+    }
+    return total;
+  }
+
   /** A segment file whose header is still all zeros: allocated here, not yet taken by Atomix. */
   static boolean isSpare(Path segment) throws IOException {
     ByteBuffer header = ByteBuffer.allocate(64);

@@ -51,7 +51,7 @@ class StorageCorruptionTest {
   private static RaftNode node(Path dataDir) throws IOException {
     RaftConfig config = new RaftConfig("n1", dataDir, address, null, List.of(),
         Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofSeconds(5), Duration.ofSeconds(1),
-        Duration.ofSeconds(5), Duration.ofMillis(50), 256, SEGMENT, 9, 0, LIMITS);
+        Duration.ofSeconds(5), Duration.ofMillis(50), 256, SEGMENT, 9, -1, 100L * SEGMENT, LIMITS);
     return new RaftNode(config, (state, names, diskLow) -> new AtomixRaftGroup(config, state, names, diskLow));
   }
 
