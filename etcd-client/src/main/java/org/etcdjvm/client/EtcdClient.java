@@ -21,6 +21,8 @@ import org.etcdjvm.client.internal.Transport;
 /**
  * A client of etcd's v1 HTTP API (etcd 0.1.2, as served by etcdjvm).
  *
+ * <p>Reads see this client's own writes: see {@link Builder#staleReads}.
+ *
  * <pre>{@code
  * try (EtcdClient etcd = EtcdClient.builder()
  *     .endpoints("http://127.0.0.1:4001", "http://127.0.0.1:4002")
@@ -205,6 +207,7 @@ public final class EtcdClient implements Closeable {
     private Duration readTimeout;
     private Duration watchTimeout = Duration.ofSeconds(60);
     private boolean autoSync = true;
+    private boolean staleReads;
 
     Builder() {}
 
@@ -306,11 +309,25 @@ public final class EtcdClient implements Closeable {
       return this;
     }
 
+    /**
+     * Whether a read may show state older than this client's own last acknowledged write. Default
+     * false: reads go to the read endpoint (any member, answering from its local replica, as etcd
+     * 0.1 did), and a reply from a member whose replica has not yet applied this client's last
+     * write (its {@code X-Etcd-Index} header is lower, or absent) is asked again of the leader, which
+     * applied the write before acknowledging it. True skips that check: slightly faster, and reads
+     * from a follower may miss this client's writes for a few milliseconds. Watches are not
+     * affected either way.
+     */
+    public Builder staleReads(boolean allowed) {
+      this.staleReads = allowed;
+      return this;
+    }
+
     /** A new client; it makes no network call until the first request. */
     public EtcdClient build() {
       Moshi m = moshi != null ? moshi : new Moshi.Builder().build();
       return new EtcdClient(new Transport(endpoints, okHttpClient, executorService, callbackExecutor,
-          m, connectTimeout, readTimeout, watchTimeout, autoSync));
+          m, connectTimeout, readTimeout, watchTimeout, autoSync, staleReads));
     }
 
     private static Duration checkTimeout(Duration timeout) {

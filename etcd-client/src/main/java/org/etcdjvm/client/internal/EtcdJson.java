@@ -198,4 +198,15 @@ public final class EtcdJson {
       return "JsonAdapter(EtcdResponse)";
     }
   }
+
+  /** The {@code X-Etcd-Index} header (the replica's index when it answered), or -1 without one. */
+  public static long indexHeader(okhttp3.Response response) {
+    String value = response.header("X-Etcd-Index");
+    if (value == null) return -1;
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
 }

@@ -43,6 +43,8 @@ final class Exchange<T> {
   private IOException failures;
   private EtcdException serverError;
   private T result;
+  /** A read already sent again to the leader because the first replica was behind this client's writes. */
+  private boolean rereadOnLeader;
 
   Exchange(Transport transport, RequestSpec spec, ResponseReader<T> reader) {
     this.transport = transport;
@@ -86,9 +88,18 @@ final class Exchange<T> {
   /** The HTTP call got a response; the caller closes it. */
   Request onResponse(Response response) throws IOException, EtcdException {
     int code = response.code();
+    if (!spec.write && (code < 300 || code == 400)) {
+      Request again = rereadIfBehind(response);
+      if (again != null) return again;
+    }
     if (code >= 200 && code < 300) {
       try {
         result = reader.read(response);
+        if (spec.write) {
+          long index = EtcdJson.indexHeader(response);
+          if (index < 0 && result instanceof org.etcdjvm.client.EtcdResponse r) index = r.index();
+          if (index > 0) transport.acknowledged(index);
+        }
         return null;
       } catch (IOException e) {
         if (spec.write) throw e; // status 2xx: the write was applied, only its body was lost
@@ -124,6 +135,24 @@ final class Exchange<T> {
     }
     throw new ProtocolException("Unexpected HTTP " + code + " " + response.message() + " from "
         + where + (body.isEmpty() ? "" : ": " + body));
+  }
+
+  /**
+   * Read-your-writes: a read (or a "not found") answered by a member other than the one that took
+   * this client's writes, whose replica has not yet applied the last of them (its
+   * {@code X-Etcd-Index} is lower, or it does not say), is asked again of the leader, once. The
+   * leader acknowledged the write after applying it, so its answer is fresh enough.
+   */
+  private Request rereadIfBehind(Response response) {
+    long floor = transport.readFloor();
+    if (floor == 0 || rereadOnLeader) return null;
+    HttpUrl leader = transport.endpoints().forWrite();
+    if (leader == null || leader.equals(base)) return null;
+    if (EtcdJson.indexHeader(response) >= floor) return null;
+    rereadOnLeader = true;
+    base = leader;
+    redirectChain = null;
+    return requestOn(leader);
   }
 
   /**

@@ -61,6 +61,9 @@ public final class Transport {
   private final ConcurrentHashMap<TargetKey, Target> targets = new ConcurrentHashMap<>();
   /** Keys as the application wrote them, parsed: the same key then yields the same segment list. */
   private final ConcurrentHashMap<String, List<String>> parsedKeys = new ConcurrentHashMap<>();
+  private final boolean staleReads;
+  /** The highest index of a write acknowledged to this client: reads must not show older state. */
+  private final java.util.concurrent.atomic.AtomicLong writeFloor = new java.util.concurrent.atomic.AtomicLong();
   private final AtomicBoolean initialSync = new AtomicBoolean();
   private final AtomicBoolean syncing = new AtomicBoolean();
   private volatile boolean closed;
@@ -73,8 +76,9 @@ public final class Transport {
    */
   public Transport(List<HttpUrl> seeds, OkHttpClient userClient, ExecutorService userExecutor,
       Executor callbackExecutor, Moshi moshi, Duration connectTimeout, Duration readTimeout,
-      Duration watchTimeout, boolean autoSync) {
+      Duration watchTimeout, boolean autoSync, boolean staleReads) {
     this.endpoints = new Endpoints(seeds);
+    this.staleReads = staleReads;
     this.moshi = moshi;
     this.autoSync = autoSync;
     this.callbackExecutor = callbackExecutor;
@@ -182,6 +186,16 @@ public final class Transport {
 
   public Endpoints endpoints() {
     return endpoints;
+  }
+
+  /** A write was acknowledged at {@code index}: later reads through this client must be at least that fresh. */
+  void acknowledged(long index) {
+    writeFloor.accumulateAndGet(index, Math::max);
+  }
+
+  /** The index reads must have reached (0: any; always 0 with stale reads allowed). */
+  long readFloor() {
+    return staleReads ? 0 : writeFloor.get();
   }
 
   public Moshi moshi() {
