@@ -33,6 +33,14 @@ public interface RaftGroup extends AutoCloseable {
    */
   CompletableFuture<byte[]> execute(byte[] command);
 
+  /**
+   * A linearizable read barrier (Raft's ReadIndex): completes once this member, the leader, has
+   * heard from a majority after the call (so it still leads) and its replica has applied every
+   * entry committed when the call began. A local read after that sees every write acknowledged
+   * before the call. Fails with {@link NotLeaderException} on a follower.
+   */
+  CompletableFuture<Void> readBarrier();
+
   /** This member's peer address. */
   String self();
 

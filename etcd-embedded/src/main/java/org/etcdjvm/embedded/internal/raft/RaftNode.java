@@ -260,6 +260,11 @@ public final class RaftNode implements Replica, AutoCloseable {
   }
 
   @Override
+  public CompletableFuture<Void> readBarrier() {
+    return group.readBarrier();
+  }
+
+  @Override
   public String name() {
     return config.name();
   }

@@ -52,6 +52,16 @@ public interface Replica {
   CompletableFuture<Event> submit(WriteOp op);
 
   /**
+   * Completes when a read of the local replica would see every write acknowledged before this call
+   * (see {@link RaftGroup#readBarrier}); only on the leader, else fails with
+   * {@link NotLeaderException}.
+   */
+  default CompletableFuture<Void> readBarrier() {
+    return isLeader() ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.failedFuture(new NotLeaderException(leader().orElse(null)));
+  }
+
+  /**
    * Removes the member called {@code name} from the cluster (the request goes to the leader).
    * Fails with a {@link org.etcdjvm.embedded.internal.store.StoreException} (error 100) for an
    * unknown name, and with an {@link IllegalStateException} saying why when the cluster refuses.

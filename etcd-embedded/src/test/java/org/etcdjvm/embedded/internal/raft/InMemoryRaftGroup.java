@@ -44,6 +44,11 @@ final class InMemoryRaftGroup implements RaftGroup {
   }
 
   @Override
+  public CompletableFuture<Void> readBarrier() {
+    return CompletableFuture.runAsync(() -> { }, applier); // after every command submitted before it
+  }
+
+  @Override
   public String self() {
     return self;
   }

@@ -87,6 +87,46 @@ final class AtomixInternals {
   }
 
   /**
+   * Raft's ReadIndex on Atomix 3.1.12's leader, on the Raft thread: the commit index now, then a
+   * heartbeat round that a majority answers ({@code LeaderAppender.appendEntries()} completes "the
+   * next time a heartbeat is received by a majority of the cluster"). Completes with the commit
+   * index; fails if this member is not the leader (or stops being it).
+   */
+  static CompletableFuture<Long> readIndex(RaftContext context) {
+    CompletableFuture<Long> index = new CompletableFuture<>();
+    try {
+      context.getThreadContext().execute(() -> {
+        try {
+          RaftRole role = context.getRaftRole();
+          if (!(role instanceof LeaderRole) || !role.isRunning()) {
+            index.completeExceptionally(new IllegalStateException("not the leader"));
+            return;
+          }
+          long commit = context.getCommitIndex();
+          if (context.getCluster().getRemoteMemberStates().isEmpty()) {
+            index.complete(commit);
+            return;
+          }
+          @SuppressWarnings("unchecked")
+          CompletableFuture<Long> heartbeat = (CompletableFuture<Long>) APPEND_ENTRIES.invoke(APPENDER.get(role));
+          heartbeat.whenComplete((v, e) -> {
+            if (e != null) {
+              index.completeExceptionally(e);
+            } else {
+              index.complete(commit);
+            }
+          });
+        } catch (ReflectiveOperationException | RuntimeException e) {
+          index.completeExceptionally(e);
+        }
+      });
+    } catch (RuntimeException closed) {
+      index.completeExceptionally(closed);
+    }
+    return index;
+  }
+
+  /**
    * Stops a server whose start never completed (no leader within the start timeout): it keeps
    * electing and polling, and {@code shutdown()} refuses it ("Server not running"). Its context is
    * stopped the way {@code shutdown()} would have: transition to INACTIVE on its thread, then close.

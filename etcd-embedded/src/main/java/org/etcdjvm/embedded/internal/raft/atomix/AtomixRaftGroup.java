@@ -947,6 +947,27 @@ public final class AtomixRaftGroup implements RaftGroup {
   }
 
   @Override
+  public CompletableFuture<Void> readBarrier() {
+    io.atomix.protocols.raft.impl.RaftContext c = context;
+    if (c == null || !isLeader()) {
+      return CompletableFuture.failedFuture(new org.etcdjvm.embedded.internal.raft.NotLeaderException(null));
+    }
+    return AtomixInternals.readIndex(c).thenCompose(commit -> {
+      if (c.getLastApplied() >= commit) {
+        return CompletableFuture.completedFuture((Void) null);
+      }
+      CompletableFuture<Void> applied = new CompletableFuture<>();
+      ScheduledFuture<?> poll = timer.scheduleWithFixedDelay(() -> {
+        if (c.getLastApplied() >= commit) {
+          applied.complete(null);
+        }
+      }, 1, 1, TimeUnit.MILLISECONDS);
+      applied.whenComplete((v, e) -> poll.cancel(false));
+      return applied.orTimeout(config.commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }).orTimeout(config.commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
   public String self() {
     return self.id();
   }
