@@ -68,7 +68,7 @@ final class KeysRoute {
     EtcdStore store = replica.store();
     try {
       GetResult result = store.get(cleanKey(rawKey, store.limits().maxKeyBytes()));
-      Instant now = Instant.now();
+      Instant now = replica.now();
       ZoneId zone = ZoneId.systemDefault();
       byte[] body = result.isDirectory()
           ? V1Json.events(result.children(), now, zone)
@@ -140,7 +140,7 @@ final class KeysRoute {
         return;
       }
     }
-    Instant expiration = ttl == 0 ? null : Instant.now().plusSeconds(ttl);
+    Instant expiration = ttl == 0 ? null : replica.now().plusSeconds(ttl);
     write(exchange, new SetOp(key, value, prevValue, expiration, false));
   }
 
@@ -189,7 +189,7 @@ final class KeysRoute {
         stats.countDelete();
       }
       if (exchange.channel().isActive()) {
-        exchange.respondJson(V1Json.event(event, Instant.now(), ZoneId.systemDefault()));
+        exchange.respondJson(V1Json.event(event, replica.now(), ZoneId.systemDefault()));
       }
       return;
     }

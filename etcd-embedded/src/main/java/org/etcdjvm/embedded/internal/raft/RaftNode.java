@@ -42,6 +42,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   private final EtcdStore store;
   private final RaftGroup group;
   private final DiskSpace disk;
+  private final LogClock clock = new LogClock();
   private final Instant startTime = Instant.now();
   private volatile String clientUrl;
   private volatile boolean closed;
@@ -68,9 +69,9 @@ public final class RaftNode implements Replica, AutoCloseable {
   /** A member of the group {@code factory} builds (tests use an in-memory group). */
   public RaftNode(RaftConfig config, GroupFactory factory) {
     this.config = config;
-    this.store = new EtcdStore(config.limits());
+    this.store = new EtcdStore(config.limits(), clock.forReads());
     this.disk = new DiskSpace(config.dataDir(), config.diskFloorBytes());
-    this.group = factory.create(new StoreStateMachine(store), this::registeredNames, disk::low);
+    this.group = factory.create(new StoreStateMachine(store, clock), this::registeredNames, disk::low);
   }
 
   /** Starts the one-time initialisation of the Raft engine in the background; see {@link AtomixRaftGroup#prewarm}. */
@@ -94,7 +95,7 @@ public final class RaftNode implements Replica, AutoCloseable {
     ticker.scheduleWithFixedDelay(disk::refresh, 100, 100, TimeUnit.MILLISECONDS);
     return group.start()
         .thenCompose(v -> step("the registration of this member to commit", () -> {
-          batcher = new WriteBatcher(group::execute, config.maxBatchOps(), config.maxEntryBytes() / 3 - 4096,
+          batcher = new WriteBatcher(group::execute, clock, config.maxBatchOps(), config.maxEntryBytes() / 3 - 4096,
               config.commitTimeout().toMillis());
           startTicker();
           return register();
@@ -191,7 +192,7 @@ public final class RaftNode implements Replica, AutoCloseable {
           return;
         }
         Optional<Instant> next = store.nextExpiration();
-        if (next.isPresent() && !next.get().isAfter(Instant.now()) && !disk.low()) {
+        if (next.isPresent() && !next.get().isAfter(clock.instant()) && !disk.low()) {
           batcher.tick();
         }
         sinceCleanup[0] += period;
@@ -257,6 +258,12 @@ public final class RaftNode implements Replica, AutoCloseable {
   /** Completes, with the reason, when this member stopped serving on its own (removed, or its replica is damaged). */
   public CompletableFuture<String> stopped() {
     return group.stopped();
+  }
+
+  /** The log's time as this member estimates it: TTL expirations are instants of it. */
+  @Override
+  public Instant now() {
+    return clock.instant();
   }
 
   @Override

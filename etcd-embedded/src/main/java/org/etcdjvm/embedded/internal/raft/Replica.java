@@ -38,6 +38,14 @@ public interface Replica {
   /** Every member of the cluster, this one included, in no particular order. */
   List<MemberInfo> members();
 
+  /**
+   * Now, in the time TTLs are counted in: the replicated log's time as this member estimates it
+   * (see {@link LogClock}); a TTL's expiration is this plus the TTL. Default: the wall clock.
+   */
+  default Instant now() {
+    return Instant.now();
+  }
+
   /** When this node started. */
   Instant startTime();
 

@@ -17,25 +17,39 @@ import org.etcdjvm.embedded.internal.store.WriteOp;
  * node's local store, in log order, on every replica.
  *
  * <p>Time comes from the log, never from the local clock, so every replica expires the same keys at
- * the same log position: before the operations of a batch run, every key whose expiration is at or
- * before the entry's time is expired. An empty batch is the leader's "tick": it only advances time.
- * Commands and results are our own compact binary encoding ({@link WriteCodec}).
+ * the same log position: each command carries the {@link LogClock} time the leader stamped it with
+ * (never earlier than the command before), and before the operations of a batch run, every key
+ * whose expiration is at or before that time is expired. An empty batch is the leader's "tick": it
+ * only advances time. Commands and results are our own compact binary encoding ({@link WriteCodec}).
+ * Snapshots carry the log time too.
  */
 final class StoreStateMachine implements ReplicatedState {
-  private final EtcdStore store;
+  /** Written before the store in a snapshot, so a snapshot of the store alone ("ETCD") is told apart. */
+  private static final long SNAPSHOT_TIME_MARK = 0x4C4F4754494D4531L; // "LOGTIME1"
 
-  StoreStateMachine(EtcdStore store) {
+  private final EtcdStore store;
+  private final LogClock clock;
+
+  StoreStateMachine(EtcdStore store, LogClock clock) {
     this.store = store;
+    this.clock = clock;
   }
 
+  /**
+   * @param entryTime the leader's wall clock when it appended the entry (Atomix's stamp): used only
+   *     for commands written before commands carried their own time
+   */
   @Override
-  public byte[] apply(byte[] command, Instant time) {
-    List<WriteOp> ops = WriteCodec.decodeOps(command);
+  public byte[] apply(byte[] command, Instant entryTime) {
+    WriteCodec.Command decoded = WriteCodec.decodeCommand(command);
+    Instant time = clock.applyTime(decoded.time(), entryTime);
+    List<WriteOp> ops = decoded.ops();
     store.expire(time);
     List<Object> outcomes = new ArrayList<>(ops.size());
     for (WriteOp op : ops) {
       outcomes.add(applyOne(op, time));
     }
+    clock.applied(time);
     return WriteCodec.encodeOutcomes(outcomes);
   }
 
@@ -52,11 +66,27 @@ final class StoreStateMachine implements ReplicatedState {
 
   @Override
   public void writeSnapshot(DataOutputStream out) throws IOException {
+    Instant time = clock.lastApplied();
+    if (time != null) {
+      out.writeLong(SNAPSHOT_TIME_MARK);
+      out.writeLong(time.getEpochSecond());
+      out.writeInt(time.getNano());
+    }
     store.writeSnapshot(out);
   }
 
   @Override
   public void readSnapshot(DataInputStream in) throws IOException {
+    in.mark(16);
+    Instant time = null;
+    if (in.readLong() == SNAPSHOT_TIME_MARK) {
+      time = Instant.ofEpochSecond(in.readLong(), in.readInt());
+    } else {
+      in.reset(); // a snapshot of the store alone
+    }
     store.readSnapshot(in);
+    if (time != null) {
+      clock.applied(time);
+    }
   }
 }

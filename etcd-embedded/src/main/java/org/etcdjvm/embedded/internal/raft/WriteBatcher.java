@@ -29,6 +29,7 @@ final class WriteBatcher {
   private final AtomicBoolean sending = new AtomicBoolean();
   private final AtomicBoolean tickRequested = new AtomicBoolean();
   private final Function<byte[], CompletableFuture<byte[]>> execute;
+  private final java.time.Clock clock;
   private final int maxOps;
   private final long maxBatchChars;
   private final long commitTimeoutMillis;
@@ -36,13 +37,15 @@ final class WriteBatcher {
 
   /**
    * @param execute       replicates one command, completing with the state machine's result
+   * @param clock         the log's time, stamped on each command
    * @param maxBatchChars a batch stops growing at this many UTF-16 chars of keys and values (a
    *     char is at most 3 UTF-8 bytes, so a third of the Raft entry limit always fits); a single
    *     write is always sent, whatever its size
    */
-  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, int maxOps, long maxBatchChars,
-      long commitTimeoutMillis) {
+  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, java.time.Clock clock, int maxOps,
+      long maxBatchChars, long commitTimeoutMillis) {
     this.execute = execute;
+    this.clock = clock;
     this.maxOps = maxOps;
     this.maxBatchChars = maxBatchChars;
     this.commitTimeoutMillis = commitTimeoutMillis;
@@ -128,7 +131,7 @@ final class WriteBatcher {
     }
     CompletableFuture<byte[]> sent;
     try {
-      sent = execute.apply(WriteCodec.encodeOps(ops));
+      sent = execute.apply(WriteCodec.encodeCommand(clock.instant(), ops));
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }

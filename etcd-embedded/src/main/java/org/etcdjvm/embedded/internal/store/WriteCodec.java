@@ -20,6 +20,8 @@ import java.util.List;
  */
 public final class WriteCodec {
   private static final int OPS_FORMAT = 0x51;
+  /** A batch stamped with the log's time (see {@link #encodeCommand}). */
+  private static final int TIMED_OPS_FORMAT = 0x53;
   private static final int OUTCOMES_FORMAT = 0x52;
   private static final int SET = 1;
   private static final int DELETE = 2;
@@ -28,12 +30,44 @@ public final class WriteCodec {
 
   private WriteCodec() {}
 
+  /** A batch of writes and the log time it is applied at; {@code time} is null in commands written before it existed. */
+  public record Command(java.time.Instant time, List<WriteOp> ops) {}
+
+  /** Encodes a batch of writes, in order, stamped with the log's time. */
+  public static byte[] encodeCommand(java.time.Instant time, List<WriteOp> ops) {
+    return encode(time, ops);
+  }
+
+  /** Decodes what {@link #encodeCommand} (or, without a time, {@link #encodeOps}) produced. */
+  public static Command decodeCommand(byte[] bytes) {
+    if (bytes.length > 0 && (bytes[0] & 0xff) == TIMED_OPS_FORMAT) {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+      try {
+        in.readUnsignedByte();
+        java.time.Instant time = BinaryIO.readInstant(in);
+        return new Command(time, decodeOpsFrom(in, bytes.length));
+      } catch (IOException e) {
+        throw new IllegalArgumentException("corrupt write ops: " + e.getMessage(), e);
+      }
+    }
+    return new Command(null, decodeOps(bytes));
+  }
+
   /** Encodes a batch of writes, in order. */
   public static byte[] encodeOps(List<WriteOp> ops) {
+    return encode(null, ops);
+  }
+
+  private static byte[] encode(java.time.Instant time, List<WriteOp> ops) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 * Math.max(1, ops.size()));
     DataOutputStream out = new DataOutputStream(bytes);
     try {
-      out.writeByte(OPS_FORMAT);
+      if (time != null) {
+        out.writeByte(TIMED_OPS_FORMAT);
+        BinaryIO.writeInstant(out, time);
+      } else {
+        out.writeByte(OPS_FORMAT);
+      }
       out.writeInt(ops.size());
       for (WriteOp op : ops) {
         if (op instanceof SetOp set) {
@@ -61,7 +95,15 @@ public final class WriteCodec {
     DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
     try {
       expectFormat(in, OPS_FORMAT);
-      int count = count(in, bytes.length);
+      return decodeOpsFrom(in, bytes.length);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("corrupt write ops: " + e.getMessage(), e);
+    }
+  }
+
+  private static List<WriteOp> decodeOpsFrom(DataInputStream in, int totalBytes) throws IOException {
+    {
+      int count = count(in, totalBytes);
       List<WriteOp> ops = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
         int type = in.readUnsignedByte();
@@ -79,8 +121,6 @@ public final class WriteCodec {
       }
       expectEnd(in);
       return ops;
-    } catch (IOException e) {
-      throw new IllegalArgumentException("corrupt write ops: " + e.getMessage(), e);
     }
   }
 
