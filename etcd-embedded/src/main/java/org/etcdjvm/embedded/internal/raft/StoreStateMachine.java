@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.etcdjvm.embedded.internal.store.EtcdError;
 import org.etcdjvm.embedded.internal.store.EtcdStore;
+import org.etcdjvm.embedded.internal.store.Outcome;
 import org.etcdjvm.embedded.internal.store.StoreException;
 import org.etcdjvm.embedded.internal.store.WriteCodec;
 import org.etcdjvm.embedded.internal.store.WriteOp;
@@ -45,7 +46,7 @@ final class StoreStateMachine implements ReplicatedState {
     Instant time = clock.applyTime(decoded.time(), entryTime);
     List<WriteOp> ops = decoded.ops();
     store.expire(time);
-    List<Object> outcomes = new ArrayList<>(ops.size());
+    List<Outcome> outcomes = new ArrayList<>(ops.size());
     for (WriteOp op : ops) {
       outcomes.add(applyOne(op, time));
     }
@@ -53,14 +54,14 @@ final class StoreStateMachine implements ReplicatedState {
     return WriteCodec.encodeOutcomes(outcomes);
   }
 
-  private Object applyOne(WriteOp op, Instant now) {
+  private Outcome applyOne(WriteOp op, Instant now) {
     try {
-      return store.apply(op, now);
+      return new Outcome.Applied(store.apply(op, now));
     } catch (StoreException e) {
-      return e;
+      return new Outcome.Failed(e);
     } catch (RuntimeException e) {
       // Deterministic on every replica (same input, same code): report it rather than stall the log.
-      return new StoreException(EtcdError.RAFT_INTERNAL, "apply: " + e);
+      return new Outcome.Failed(new StoreException(EtcdError.RAFT_INTERNAL, "apply: " + e));
     }
   }
 

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.etcdjvm.embedded.internal.store.Event;
 import org.etcdjvm.embedded.internal.store.SetOp;
-import org.etcdjvm.embedded.internal.store.StoreException;
+import org.etcdjvm.embedded.internal.store.Outcome;
 import org.etcdjvm.embedded.internal.store.WriteCodec;
 import org.etcdjvm.embedded.internal.store.WriteOp;
 
@@ -149,14 +149,13 @@ final class WriteBatcher {
   }
 
   private static void complete(List<Pending> batch, byte[] bytes) {
-    List<Object> outcomes = WriteCodec.decodeOutcomes(bytes);
+    List<Outcome> outcomes = WriteCodec.decodeOutcomes(bytes);
     for (int i = 0; i < batch.size(); i++) {
-      Object outcome = outcomes.get(i);
       CompletableFuture<Event> result = batch.get(i).result;
-      if (outcome instanceof Event event) {
-        result.complete(event);
+      if (outcomes.get(i) instanceof Outcome.Applied applied) {
+        result.complete(applied.event());
       } else {
-        result.completeExceptionally((StoreException) outcome);
+        result.completeExceptionally(((Outcome.Failed) outcomes.get(i)).error());
       }
     }
   }

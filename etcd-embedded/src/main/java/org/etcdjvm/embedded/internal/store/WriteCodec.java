@@ -15,8 +15,7 @@ import java.util.List;
  * <p>Stateless and thread-safe. Each message starts with a format byte so the format can evolve.
  * Every string round-trips exactly (lone surrogates included) and instants keep nanoseconds. Decoding
  * bytes that this class did not produce fails with {@link IllegalArgumentException}; encoding a list
- * with a null element or an outcome of another type fails with {@link IllegalArgumentException} /
- * {@link NullPointerException}.
+ * with a null element fails with {@link NullPointerException}.
  */
 public final class WriteCodec {
   private static final int OPS_FORMAT = 0x51;
@@ -124,23 +123,22 @@ public final class WriteCodec {
     }
   }
 
-  /** Each outcome is either an Event or a StoreException. */
-  public static byte[] encodeOutcomes(List<Object> outcomes) {
+  /** Encodes the outcomes of a batch, in order. */
+  public static byte[] encodeOutcomes(List<Outcome> outcomes) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(96 * Math.max(1, outcomes.size()));
     DataOutputStream out = new DataOutputStream(bytes);
     try {
       out.writeByte(OUTCOMES_FORMAT);
       out.writeInt(outcomes.size());
-      for (Object o : outcomes) {
-        if (o instanceof Event e) {
+      for (Outcome o : outcomes) {
+        if (o instanceof Outcome.Applied applied) {
           out.writeByte(EVENT);
-          BinaryIO.writeEvent(out, e);
-        } else if (o instanceof StoreException x) {
+          BinaryIO.writeEvent(out, applied.event());
+        } else {
+          StoreException x = ((Outcome.Failed) o).error();
           out.writeByte(ERROR);
           out.writeShort(x.error().code());
           BinaryIO.writeString(out, x.cause());
-        } else {
-          throw new IllegalArgumentException("outcome must be an Event or a StoreException: " + o);
         }
       }
     } catch (IOException e) {
@@ -149,17 +147,17 @@ public final class WriteCodec {
     return bytes.toByteArray();
   }
 
-  /** Decodes what {@link #encodeOutcomes} produced: Events and StoreExceptions, in order. */
-  public static List<Object> decodeOutcomes(byte[] bytes) {
+  /** Decodes what {@link #encodeOutcomes} produced, in order. */
+  public static List<Outcome> decodeOutcomes(byte[] bytes) {
     DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
     try {
       expectFormat(in, OUTCOMES_FORMAT);
       int count = count(in, bytes.length);
-      List<Object> outcomes = new ArrayList<>(count);
+      List<Outcome> outcomes = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
         int type = in.readUnsignedByte();
         if (type == EVENT) {
-          outcomes.add(BinaryIO.readEvent(in));
+          outcomes.add(new Outcome.Applied(BinaryIO.readEvent(in)));
         } else if (type == ERROR) {
           EtcdError error;
           try {
@@ -167,7 +165,7 @@ public final class WriteCodec {
           } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage());
           }
-          outcomes.add(new StoreException(error, BinaryIO.readString(in)));
+          outcomes.add(new Outcome.Failed(new StoreException(error, BinaryIO.readString(in))));
         } else {
           throw new IOException("unknown outcome type " + type);
         }

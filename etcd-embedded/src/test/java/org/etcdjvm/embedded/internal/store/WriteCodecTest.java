@@ -46,39 +46,41 @@ class WriteCodecTest {
 
   @Test
   void outcomesRoundTripEventsAndErrors() {
-    List<Object> outcomes = List.of(
-        new Event(Action.SET, "/foo", false, "old", "new", false, EXP, 6),
-        new Event(Action.SET, "/bar", false, null, "four", true, null, 11),
-        new Event(Action.DELETE, "/testkey", false, "test", null, false, EXP, 189),
-        new Event(Action.GET, "/dir", true, null, null, false, null, 3),
-        new StoreException(EtcdError.TEST_FAILED, "TestAndSet: one!=two"),
-        new StoreException(EtcdError.RAFT_INTERNAL, null));
-    List<Object> decoded = WriteCodec.decodeOutcomes(WriteCodec.encodeOutcomes(outcomes));
+    List<Outcome> outcomes = List.of(
+        new Outcome.Applied(new Event(Action.SET, "/foo", false, "old", "new", false, EXP, 6)),
+        new Outcome.Applied(new Event(Action.SET, "/bar", false, null, "four", true, null, 11)),
+        new Outcome.Applied(new Event(Action.DELETE, "/testkey", false, "test", null, false, EXP, 189)),
+        new Outcome.Applied(new Event(Action.GET, "/dir", true, null, null, false, null, 3)),
+        new Outcome.Failed(new StoreException(EtcdError.TEST_FAILED, "TestAndSet: one!=two")),
+        new Outcome.Failed(new StoreException(EtcdError.RAFT_INTERNAL, null)));
+    List<Outcome> decoded = WriteCodec.decodeOutcomes(WriteCodec.encodeOutcomes(outcomes));
     assertThat(decoded).hasSize(6);
     assertThat(decoded.subList(0, 4)).isEqualTo(outcomes.subList(0, 4));
-    assertThat(decoded.get(4)).isInstanceOfSatisfying(StoreException.class, e -> {
-      assertThat(e.error()).isEqualTo(EtcdError.TEST_FAILED);
-      assertThat(e.cause()).isEqualTo("TestAndSet: one!=two");
+    assertThat(decoded.get(4)).isInstanceOfSatisfying(Outcome.Failed.class, f -> {
+      assertThat(f.error().error()).isEqualTo(EtcdError.TEST_FAILED);
+      assertThat(f.error().cause()).isEqualTo("TestAndSet: one!=two");
     });
-    assertThat(decoded.get(5)).isInstanceOfSatisfying(StoreException.class, e -> {
-      assertThat(e.error()).isEqualTo(EtcdError.RAFT_INTERNAL);
-      assertThat(e.cause()).isNull();
+    assertThat(decoded.get(5)).isInstanceOfSatisfying(Outcome.Failed.class, f -> {
+      assertThat(f.error().error()).isEqualTo(EtcdError.RAFT_INTERNAL);
+      assertThat(f.error().cause()).isNull();
     });
   }
 
   @Test
   void everyErrorCodeRoundTrips() {
     for (EtcdError error : EtcdError.values()) {
-      Object decoded = WriteCodec.decodeOutcomes(
-          WriteCodec.encodeOutcomes(List.of(new StoreException(error, "c")))).get(0);
-      assertThat(((StoreException) decoded).error()).isEqualTo(error);
+      Outcome decoded = WriteCodec.decodeOutcomes(
+          WriteCodec.encodeOutcomes(List.of(new Outcome.Failed(new StoreException(error, "c"))))).get(0);
+      assertThat(((Outcome.Failed) decoded).error().error()).isEqualTo(error);
     }
   }
 
   @Test
-  void anOutcomeOfAnotherTypeIsRejected() {
-    assertThatThrownBy(() -> WriteCodec.encodeOutcomes(List.of("nope")))
-        .isInstanceOf(IllegalArgumentException.class);
+  void aTimedCommandCarriesItsTimeAndAnOldOneHasNone() {
+    List<WriteOp> ops = List.of(new SetOp("/foo", "bar", null, null, false));
+    java.time.Instant t = java.time.Instant.parse("2026-11-30T12:00:00.123456789Z");
+    assertThat(WriteCodec.decodeCommand(WriteCodec.encodeCommand(t, ops))).isEqualTo(new WriteCodec.Command(t, ops));
+    assertThat(WriteCodec.decodeCommand(WriteCodec.encodeOps(ops))).isEqualTo(new WriteCodec.Command(null, ops));
   }
 
   @Test
@@ -91,7 +93,8 @@ class WriteCodecTest {
     assertThatThrownBy(() -> WriteCodec.decodeOps(new byte[0])).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> WriteCodec.decodeOps(new byte[] {0x51, 0x7f, 0, 0, 0}))
         .isInstanceOf(IllegalArgumentException.class);
-    byte[] outcomes = WriteCodec.encodeOutcomes(List.of(new StoreException(EtcdError.KEY_NOT_FOUND, null)));
+    byte[] outcomes = WriteCodec.encodeOutcomes(
+        List.of(new Outcome.Failed(new StoreException(EtcdError.KEY_NOT_FOUND, null))));
     assertThatThrownBy(() -> WriteCodec.decodeOps(outcomes)).isInstanceOf(IllegalArgumentException.class);
   }
 }
