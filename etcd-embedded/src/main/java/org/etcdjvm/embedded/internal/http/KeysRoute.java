@@ -45,10 +45,12 @@ final class KeysRoute {
 
   private final Replica replica;
   private final StoreStats stats;
+  private final int maxFormFields;
 
-  KeysRoute(Replica replica, StoreStats stats) {
+  KeysRoute(Replica replica, StoreStats stats, HttpConfig config) {
     this.replica = replica;
     this.stats = stats;
+    this.maxFormFields = config.maxFormFields();
   }
 
   void handle(Exchange exchange, FullHttpRequest request, String rawKey) {
@@ -83,7 +85,12 @@ final class KeysRoute {
   /** The checks of v1-api.md §4.1, in its order, then our 209 validation, then the write. */
   private void set(Exchange exchange, FullHttpRequest request, String rawKey) {
     EtcdStore store = replica.store();
-    FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true);
+    FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true, maxFormFields);
+    if (form.tooManyFields()) {
+      // The fields past the limit were never read: refuse rather than act on part of the form.
+      exchange.respondError(EtcdError.INVALID_FIELD, tooManyFields(maxFormFields));
+      return;
+    }
     String key = null;
     StoreException badKey = null;
     try {
@@ -228,6 +235,10 @@ final class KeysRoute {
       throw new StoreException(EtcdError.INVALID_FIELD, invalidEncoding("key"));
     }
     return KeyPath.clean(decoded, maxKeyBytes);
+  }
+
+  static String tooManyFields(int maxFormFields) {
+    return "form: more than " + maxFormFields + " fields";
   }
 
   static String invalidEncoding(String field) {

@@ -68,7 +68,7 @@ public final class V1HttpServer implements Closeable {
   public V1HttpServer(Replica replica, HttpConfig config) {
     this.replica = Objects.requireNonNull(replica, "replica == null");
     this.config = Objects.requireNonNull(config, "config == null");
-    this.routes = new V1Routes(replica);
+    this.routes = new V1Routes(replica, config);
     long idle;
     try {
       idle = config.idleTimeout().toNanos();

@@ -20,10 +20,10 @@ final class V1Routes {
   private final WatchRoute watch;
   private final ClusterRoutes cluster;
 
-  V1Routes(Replica replica) {
+  V1Routes(Replica replica, HttpConfig config) {
     StoreStats stats = new StoreStats();
-    this.keys = new KeysRoute(replica, stats);
-    this.watch = new WatchRoute(replica);
+    this.keys = new KeysRoute(replica, stats, config);
+    this.watch = new WatchRoute(replica, config);
     this.cluster = new ClusterRoutes(replica, stats);
   }
 

@@ -27,9 +27,11 @@ final class WatchRoute {
   static final String TOO_MANY_WATCHERS = "too many watchers";
 
   private final Replica replica;
+  private final int maxFormFields;
 
-  WatchRoute(Replica replica) {
+  WatchRoute(Replica replica, HttpConfig config) {
     this.replica = replica;
+    this.maxFormFields = config.maxFormFields();
   }
 
   void handle(Exchange exchange, FullHttpRequest request, String rawPrefix) {
@@ -38,7 +40,11 @@ final class WatchRoute {
     if (HttpMethod.GET.equals(method)) {
       sinceIndex = 0; // etcd ignores ?index= on GET
     } else if (HttpMethod.POST.equals(method)) {
-      FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true);
+      FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true, maxFormFields);
+      if (form.tooManyFields()) {
+        exchange.respondError(EtcdError.INVALID_FIELD, KeysRoute.tooManyFields(maxFormFields));
+        return;
+      }
       sinceIndex = parseIndex(form.get("index"));
       if (sinceIndex < 0) {
         exchange.respondError(EtcdError.INDEX_NAN, INDEX_CAUSE);

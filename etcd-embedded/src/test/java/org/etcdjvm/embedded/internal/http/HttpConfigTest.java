@@ -14,6 +14,7 @@ class HttpConfigTest {
     assertThat(config.maxBodyBytes()).isEqualTo(2 * 1024 * 1024);
     assertThat(config.maxConnections()).isEqualTo(10_000);
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(config.maxFormFields()).isEqualTo(1_000);
   }
 
   @Test
@@ -22,7 +23,12 @@ class HttpConfigTest {
         .withMaxBodyBytes(10)
         .withMaxConnections(2)
         .withIdleTimeout(Duration.ZERO);
-    assertThat(config).isEqualTo(new HttpConfig("0.0.0.0", 0, 10, 2, Duration.ZERO));
+    assertThat(config.maxBodyBytes()).isEqualTo(10);
+    assertThat(config.maxConnections()).isEqualTo(2);
+    assertThat(config.idleTimeout()).isZero();
+    assertThat(config.maxFormFields()).isEqualTo(HttpConfig.DEFAULT_MAX_FORM_FIELDS);
+    assertThat(config.toBuilder().build()).isEqualTo(config).hasSameHashCodeAs(config);
+    assertThat(config.withMaxBodyBytes(11)).isNotEqualTo(config);
   }
 
   @Test
@@ -32,6 +38,7 @@ class HttpConfigTest {
     assertThatThrownBy(() -> HttpConfig.of(" ", 1)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> HttpConfig.of(null, 1)).hasMessage("host == null");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).withMaxBodyBytes(0)).hasMessage("maxBodyBytes < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxFormFields(0).build()).hasMessage("maxFormFields < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).withMaxConnections(0)).hasMessage("maxConnections < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).withIdleTimeout(Duration.ofSeconds(-1)))
         .isInstanceOf(IllegalArgumentException.class);

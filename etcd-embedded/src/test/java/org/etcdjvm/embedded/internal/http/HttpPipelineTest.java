@@ -25,7 +25,7 @@ class HttpPipelineTest {
   private final EmbeddedChannel channel = new EmbeddedChannel(new ChannelInitializer<Channel>() {
     @Override
     protected void initChannel(Channel ch) {
-      V1HttpServer.configure(ch.pipeline(), new V1Routes(null), MAX_BODY, 0);
+      V1HttpServer.configure(ch.pipeline(), new V1Routes(null, HttpConfig.of("127.0.0.1", 0).withMaxBodyBytes(MAX_BODY)), MAX_BODY, 0);
     }
   });
 
