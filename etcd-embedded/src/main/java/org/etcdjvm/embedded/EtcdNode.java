@@ -82,6 +82,13 @@ public final class EtcdNode implements Closeable {
         .maxBodyBytes(config.maxBodyBytes)
         .maxFormFields(config.maxFormFields)
         .maxConnections(config.maxConnections)
+        .maxConnectionsPerAddress(config.maxConnectionsPerAddress)
+        .maxBufferedRequestBytes(config.maxBufferedRequestBytes)
+        .maxBufferedRequestBytesPerAddress(config.maxBufferedRequestBytesPerAddress)
+        .idleTimeout(config.idleTimeout)
+        .readHeaderTimeout(config.readHeaderTimeout)
+        .readBodyTimeout(config.readBodyTimeout)
+        .writeTimeout(config.writeTimeout)
         .build());
   }
 
@@ -250,6 +257,13 @@ public final class EtcdNode implements Closeable {
     private int maxWatchers = 10_000;
     private int maxConnections = 10_000;
     private int maxFormFields = HttpConfig.DEFAULT_MAX_FORM_FIELDS;
+    private int maxConnectionsPerAddress = HttpConfig.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+    private long maxBufferedRequestBytes; // 0: HttpConfig's default
+    private long maxBufferedRequestBytesPerAddress; // 0: HttpConfig's default
+    private Duration idleTimeout = HttpConfig.DEFAULT_IDLE_TIMEOUT;
+    private Duration readHeaderTimeout = HttpConfig.DEFAULT_READ_HEADER_TIMEOUT;
+    private Duration readBodyTimeout = HttpConfig.DEFAULT_READ_BODY_TIMEOUT;
+    private Duration writeTimeout = HttpConfig.DEFAULT_WRITE_TIMEOUT;
 
     private Builder() {
     }
@@ -361,6 +375,80 @@ public final class EtcdNode implements Closeable {
     }
 
     /**
+     * Concurrent client connections from one IP address; default 2 000, a fifth of
+     * {@link #maxConnections}, so that one client cannot lock the others out. More are closed at
+     * once, before anything is read, with a WARN line (at most one a minute) naming the address.
+     */
+    public Builder maxConnectionsPerAddress(int connections) {
+      this.maxConnectionsPerAddress = atLeast(connections, 1, "maxConnectionsPerAddress");
+      return this;
+    }
+
+    /**
+     * Request bytes the node keeps in memory at once, all clients together: bodies being received,
+     * pipelined requests waiting their turn, writes waiting for Raft. Default 256 MiB, or a quarter
+     * of the JVM's maximum direct memory if that is less (Netty keeps request bytes there); at least
+     * {@link #maxBodyBytes} (checked by {@link #build()}). A request that would go over is answered HTTP 503 (error 300) before
+     * its body is read, or, if it is already being received, 503 and the connection is closed; a
+     * WARN line (at most one a minute) names the address.
+     */
+    public Builder maxBufferedRequestBytes(long bytes) {
+      this.maxBufferedRequestBytes = atLeast(bytes, 1L, "maxBufferedRequestBytes");
+      return this;
+    }
+
+    /**
+     * Like {@link #maxBufferedRequestBytes}, for the requests of one client IP address; default a
+     * quarter of it (64 MiB by default), at least {@link #maxBodyBytes} (checked by {@link #build()}). Beyond it: HTTP 503 as
+     * there.
+     */
+    public Builder maxBufferedRequestBytesPerAddress(long bytes) {
+      this.maxBufferedRequestBytesPerAddress = atLeast(bytes, 1L, "maxBufferedRequestBytesPerAddress");
+      return this;
+    }
+
+    /**
+     * How long a keep-alive connection may sit without a request before the node closes it; default
+     * 60 s. Connections waiting in a watch or for a write's commit are never idle (a watch may wait
+     * for hours). {@link Duration#ZERO}: never.
+     */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = notNegative(timeout, "idleTimeout");
+      return this;
+    }
+
+    /**
+     * How long a request line and headers may take to arrive, from their first byte (the first
+     * request of a connection: from the connect); default 10 s. Slower: HTTP 408 and the connection
+     * is closed, with a WARN line (at most one a minute). {@link Duration#ZERO}: no deadline.
+     */
+    public Builder readHeaderTimeout(Duration timeout) {
+      this.readHeaderTimeout = notNegative(timeout, "readHeaderTimeout");
+      return this;
+    }
+
+    /**
+     * How long a request body may take to arrive after its headers; default 30 s (a 2 MiB body at
+     * 70 KB/s). Slower: HTTP 408 and the connection is closed, with a WARN line (at most one a
+     * minute). {@link Duration#ZERO}: no deadline.
+     */
+    public Builder readBodyTimeout(Duration timeout) {
+      this.readBodyTimeout = notNegative(timeout, "readBodyTimeout");
+      return this;
+    }
+
+    /**
+     * How long the node waits for a client that does not read its responses (its connection's
+     * write buffer stays full); default 30 s. Then the connection is closed, with a WARN line (at
+     * most one a minute). Until then that connection is not read from, and the node's other
+     * connections are served as usual. {@link Duration#ZERO}: no deadline.
+     */
+    public Builder writeTimeout(Duration timeout) {
+      this.writeTimeout = notNegative(timeout, "writeTimeout");
+      return this;
+    }
+
+    /**
      * Form fields per request, body and query string together; default 1 000 (etcd reads four).
      * A request with more gets HTTP 400, error 209, and none of its fields is acted on.
      */
@@ -392,6 +480,13 @@ public final class EtcdNode implements Closeable {
       b.maxWatchers = maxWatchers;
       b.maxConnections = maxConnections;
       b.maxFormFields = maxFormFields;
+      b.maxConnectionsPerAddress = maxConnectionsPerAddress;
+      b.maxBufferedRequestBytes = maxBufferedRequestBytes;
+      b.maxBufferedRequestBytesPerAddress = maxBufferedRequestBytesPerAddress;
+      b.idleTimeout = idleTimeout;
+      b.readHeaderTimeout = readHeaderTimeout;
+      b.readBodyTimeout = readBodyTimeout;
+      b.writeTimeout = writeTimeout;
       return b;
     }
 
@@ -403,7 +498,22 @@ public final class EtcdNode implements Closeable {
       return d;
     }
 
+    private static Duration notNegative(Duration d, String what) {
+      Objects.requireNonNull(d, what + " == null");
+      if (d.isNegative()) {
+        throw new IllegalArgumentException(what + " must not be negative: " + d);
+      }
+      return d;
+    }
+
     private static int atLeast(int value, int min, String what) {
+      if (value < min) {
+        throw new IllegalArgumentException(what + " < " + min + ": " + value);
+      }
+      return value;
+    }
+
+    private static long atLeast(long value, long min, String what) {
       if (value < min) {
         throw new IllegalArgumentException(what + " < " + min + ": " + value);
       }

@@ -11,19 +11,27 @@ import org.etcdjvm.embedded.internal.store.EtcdError;
 /**
  * One request being answered. It is answered exactly once; a second answer (a watch event racing a
  * hang-up, say) is dropped. Confined to the channel's event loop, except {@link #execute}.
+ *
+ * <p>It holds its request's bytes in the node's budget of buffered request bytes until it is
+ * answered: for a write, that covers the value waiting for Raft too. A route that keeps an exchange
+ * open for long without needing the request any more (a watch) lets go of them with
+ * {@link #releaseRequestBytes()}.
  */
 final class Exchange {
   private final HttpConnection connection;
   private final HttpVersion version;
   private final boolean keepAlive;
   private final RequestTarget target;
+  private long requestBytes;
   private boolean done;
 
-  Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target) {
+  Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target,
+      long requestBytes) {
     this.connection = connection;
     this.version = version;
     this.keepAlive = keepAlive;
     this.target = target;
+    this.requestBytes = requestBytes;
   }
 
   HttpVersion version() {
@@ -52,6 +60,23 @@ final class Exchange {
     return done;
   }
 
+  /** The client address's share of the node's limits. */
+  Admission.Client client() {
+    return connection.client();
+  }
+
+  Admission admission() {
+    return connection.admission();
+  }
+
+  /** Gives this request's bytes back to the budget; done by {@link #respond} at the latest. */
+  void releaseRequestBytes() {
+    if (requestBytes > 0) {
+      connection.releaseRequestBytes(requestBytes);
+      requestBytes = 0;
+    }
+  }
+
   /**
    * Runs {@code task} on this request's event loop: at once when already there, else queued. Safe
    * from any thread; does nothing once the server is shutting down.
@@ -76,6 +101,7 @@ final class Exchange {
       return;
     }
     done = true;
+    releaseRequestBytes();
     connection.send(this, response);
   }
 

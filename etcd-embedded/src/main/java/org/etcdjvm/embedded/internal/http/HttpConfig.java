@@ -1,5 +1,6 @@
 package org.etcdjvm.embedded.internal.http;
 
+import io.netty.util.internal.PlatformDependent;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -17,14 +18,37 @@ public final class HttpConfig {
   /** v1 reads at most four fields (value, prevValue, ttl, index); 1 000 leaves room for clients that add their own. */
   public static final int DEFAULT_MAX_FORM_FIELDS = 1_000;
   public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
-  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
+  /** A fifth of the node's connections: five greedy hosts at their cap still leave nothing idle for others, one cannot. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 2_000;
+  /** Shorter than any long poll (which is never idle), long enough that a client's pool reuses connections. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** A request line and headers are a few hundred bytes; 10 s is generous even on a bad link. */
+  public static final Duration DEFAULT_READ_HEADER_TIMEOUT = Duration.ofSeconds(10);
+  /** A 2 MiB body (the largest accepted) in 30 s needs 70 KB/s. */
+  public static final Duration DEFAULT_READ_BODY_TIMEOUT = Duration.ofSeconds(30);
+  /** A client that takes none of a response for 30 s is gone or hostile. */
+  public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * 256 MiB (128 bodies at the 2 MiB limit), but at most a quarter of the JVM's direct memory, where
+   * Netty keeps request bytes.
+   */
+  public static final long DEFAULT_MAX_BUFFERED_REQUEST_BYTES =
+      Math.max(DEFAULT_MAX_BODY_BYTES, Math.min(256L * 1024 * 1024, PlatformDependent.maxDirectMemory() / 4));
 
   private final String host;
   private final int port;
   private final int maxBodyBytes;
   private final int maxFormFields;
   private final int maxConnections;
+  private final int maxConnectionsPerAddress;
+  /** 0: the default (never below one body at the limit). */
+  private final long maxBufferedRequestBytes;
+  /** 0: the default, a quarter of maxBufferedRequestBytes (never below one body at the limit). */
+  private final long maxBufferedRequestBytesPerAddress;
   private final Duration idleTimeout;
+  private final Duration readHeaderTimeout;
+  private final Duration readBodyTimeout;
+  private final Duration writeTimeout;
 
   private HttpConfig(Builder b) {
     this.host = b.host;
@@ -32,7 +56,13 @@ public final class HttpConfig {
     this.maxBodyBytes = b.maxBodyBytes;
     this.maxFormFields = b.maxFormFields;
     this.maxConnections = b.maxConnections;
+    this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+    this.maxBufferedRequestBytes = b.maxBufferedRequestBytes;
+    this.maxBufferedRequestBytesPerAddress = b.maxBufferedRequestBytesPerAddress;
     this.idleTimeout = b.idleTimeout;
+    this.readHeaderTimeout = b.readHeaderTimeout;
+    this.readBodyTimeout = b.readBodyTimeout;
+    this.writeTimeout = b.writeTimeout;
   }
 
   /**
@@ -85,11 +115,62 @@ public final class HttpConfig {
   }
 
   /**
+   * How many connections one client IP address may have open at once; one more is closed at once,
+   * before any byte is read (default {@value #DEFAULT_MAX_CONNECTIONS_PER_ADDRESS}).
+   */
+  public int maxConnectionsPerAddress() {
+    return maxConnectionsPerAddress;
+  }
+
+  /**
+   * How many bytes of requests the node keeps in memory at once, all clients together: bodies being
+   * received, pipelined requests waiting their turn, writes waiting for Raft. A request that would
+   * go over is answered {@code 503} (error 300) before its body is read, or, if it is already being
+   * received, {@code 503} and the connection closed (default {@link
+   * #DEFAULT_MAX_BUFFERED_REQUEST_BYTES}).
+   */
+  public long maxBufferedRequestBytes() {
+    return maxBufferedRequestBytes > 0 ? maxBufferedRequestBytes : Math.max(maxBodyBytes, DEFAULT_MAX_BUFFERED_REQUEST_BYTES);
+  }
+
+  /**
+   * Like {@link #maxBufferedRequestBytes()}, for one client IP address (default a quarter of it, so
+   * that a single client cannot take all of it).
+   */
+  public long maxBufferedRequestBytesPerAddress() {
+    return maxBufferedRequestBytesPerAddress > 0
+        ? maxBufferedRequestBytesPerAddress
+        : Math.max(maxBodyBytes, maxBufferedRequestBytes() / 4);
+  }
+
+  /**
    * How long a keep-alive connection may sit with no request in progress before the server closes
-   * it (default 5 minutes). A connection waiting in a watch or for a write to commit is never idle.
+   * it (default 60 s). A connection waiting in a watch or for a write to commit is never idle.
    */
   public Duration idleTimeout() {
     return idleTimeout;
+  }
+
+  /**
+   * How long a request line and headers may take to arrive, from their first byte (or, for the
+   * first request, from the connection being accepted); then the server answers {@code 408} and
+   * closes (default 10 s).
+   */
+  public Duration readHeaderTimeout() {
+    return readHeaderTimeout;
+  }
+
+  /** How long a request body may take to arrive after its headers; then {@code 408} and close (default 30 s). */
+  public Duration readBodyTimeout() {
+    return readBodyTimeout;
+  }
+
+  /**
+   * How long a response may wait for a client that does not read it (the connection's write buffer
+   * stays above its high-water mark); then the connection is closed (default 30 s).
+   */
+  public Duration writeTimeout() {
+    return writeTimeout;
   }
 
   public HttpConfig withMaxBodyBytes(int maxBodyBytes) {
@@ -106,19 +187,23 @@ public final class HttpConfig {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof HttpConfig c && host.equals(c.host) && port == c.port && maxBodyBytes == c.maxBodyBytes
-        && maxFormFields == c.maxFormFields && maxConnections == c.maxConnections && idleTimeout.equals(c.idleTimeout);
+    return o instanceof HttpConfig c && values().equals(c.values());
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(host, port, maxBodyBytes, maxFormFields, maxConnections, idleTimeout);
+    return values().hashCode();
   }
 
   @Override
   public String toString() {
-    return "HttpConfig{" + host + ":" + port + ", maxBodyBytes=" + maxBodyBytes + ", maxFormFields=" + maxFormFields
-        + ", maxConnections=" + maxConnections + ", idleTimeout=" + idleTimeout + "}";
+    return "HttpConfig" + values();
+  }
+
+  private java.util.List<Object> values() {
+    return java.util.List.of(host, port, maxBodyBytes, maxFormFields, maxConnections, maxConnectionsPerAddress,
+        maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
+        writeTimeout);
   }
 
   /** Collects settings; {@link #build()} validates them all. Not thread-safe. */
@@ -128,7 +213,13 @@ public final class HttpConfig {
     private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
     private int maxFormFields = DEFAULT_MAX_FORM_FIELDS;
     private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+    private int maxConnectionsPerAddress = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+    private long maxBufferedRequestBytes;
+    private long maxBufferedRequestBytesPerAddress;
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private Duration readHeaderTimeout = DEFAULT_READ_HEADER_TIMEOUT;
+    private Duration readBodyTimeout = DEFAULT_READ_BODY_TIMEOUT;
+    private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
 
     private Builder(String host, int port) {
       this.host = host;
@@ -141,7 +232,13 @@ public final class HttpConfig {
       this.maxBodyBytes = c.maxBodyBytes;
       this.maxFormFields = c.maxFormFields;
       this.maxConnections = c.maxConnections;
+      this.maxConnectionsPerAddress = c.maxConnectionsPerAddress;
+      this.maxBufferedRequestBytes = c.maxBufferedRequestBytes;
+      this.maxBufferedRequestBytesPerAddress = c.maxBufferedRequestBytesPerAddress;
       this.idleTimeout = c.idleTimeout;
+      this.readHeaderTimeout = c.readHeaderTimeout;
+      this.readBodyTimeout = c.readBodyTimeout;
+      this.writeTimeout = c.writeTimeout;
     }
 
     public Builder maxBodyBytes(int bytes) {
@@ -159,8 +256,40 @@ public final class HttpConfig {
       return this;
     }
 
+    public Builder maxConnectionsPerAddress(int connections) {
+      this.maxConnectionsPerAddress = connections;
+      return this;
+    }
+
+    /** At least {@link #maxBodyBytes}; 0 restores the default. */
+    public Builder maxBufferedRequestBytes(long bytes) {
+      this.maxBufferedRequestBytes = bytes;
+      return this;
+    }
+
+    /** At least {@link #maxBodyBytes}; 0 restores the default. */
+    public Builder maxBufferedRequestBytesPerAddress(long bytes) {
+      this.maxBufferedRequestBytesPerAddress = bytes;
+      return this;
+    }
+
     public Builder idleTimeout(Duration timeout) {
       this.idleTimeout = timeout;
+      return this;
+    }
+
+    public Builder readHeaderTimeout(Duration timeout) {
+      this.readHeaderTimeout = timeout;
+      return this;
+    }
+
+    public Builder readBodyTimeout(Duration timeout) {
+      this.readBodyTimeout = timeout;
+      return this;
+    }
+
+    public Builder writeTimeout(Duration timeout) {
+      this.writeTimeout = timeout;
       return this;
     }
 
@@ -179,7 +308,18 @@ public final class HttpConfig {
       atLeast(maxBodyBytes, 1, "maxBodyBytes");
       atLeast(maxFormFields, 1, "maxFormFields");
       atLeast(maxConnections, 1, "maxConnections");
+      atLeast(maxConnectionsPerAddress, 1, "maxConnectionsPerAddress");
+      // A body at the size limit must fit, or such requests could never be served. 0 is the default.
+      if (maxBufferedRequestBytes != 0) {
+        atLeast(maxBufferedRequestBytes, maxBodyBytes, "maxBufferedRequestBytes");
+      }
+      if (maxBufferedRequestBytesPerAddress != 0) {
+        atLeast(maxBufferedRequestBytesPerAddress, maxBodyBytes, "maxBufferedRequestBytesPerAddress");
+      }
       notNegative(idleTimeout, "idleTimeout");
+      notNegative(readHeaderTimeout, "readHeaderTimeout");
+      notNegative(readBodyTimeout, "readBodyTimeout");
+      notNegative(writeTimeout, "writeTimeout");
       return new HttpConfig(this);
     }
 

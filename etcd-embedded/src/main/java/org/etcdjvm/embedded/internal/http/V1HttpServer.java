@@ -8,7 +8,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -26,7 +28,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.etcdjvm.embedded.internal.raft.Replica;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +40,9 @@ import org.slf4j.LoggerFactory;
  * writes complete from Raft's future, and a waiting watch holds no thread.
  *
  * <p>Limits: request line {@value #MAX_REQUEST_LINE_BYTES} bytes (a value sent in the query string
- * must fit; send large values in the body), headers {@value #MAX_HEADER_BYTES} bytes, body
- * {@link HttpConfig#maxBodyBytes()}, connections {@link HttpConfig#maxConnections()}.
+ * must fit; send large values in the body), headers {@value #MAX_HEADER_BYTES} bytes, and those of
+ * {@link HttpConfig}: body size, connections per node and per client address, buffered request
+ * bytes, read and write deadlines (see {@link HttpConnection}).
  *
  * <p>Thread-safe. {@link #start()} once; {@link #close()} any number of times, from any thread.
  */
@@ -51,12 +53,24 @@ public final class V1HttpServer implements Closeable {
   public static final int MAX_REQUEST_LINE_BYTES = 64 * 1024;
   /** Largest header block; a larger one gets 431. */
   public static final int MAX_HEADER_BYTES = 64 * 1024;
+  /**
+   * A connection whose unsent responses exceed the high mark stops being read from until they drop
+   * below the low mark; Netty's defaults, stated here because the backpressure depends on them.
+   */
+  static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+  /**
+   * TCP keep-alive probes after 60 s of silence, every 10 s, 6 of them: a client that vanished
+   * without closing (power loss, a dropped NAT mapping) frees its connection, and the watch it was
+   * waiting in, within about two minutes rather than the kernel's default of over two hours.
+   */
+  private static final int KEEPALIVE_IDLE_SECONDS = 60;
+  private static final int KEEPALIVE_INTERVAL_SECONDS = 10;
+  private static final int KEEPALIVE_PROBES = 6;
 
   private final Replica replica;
   private final HttpConfig config;
   private final V1Routes routes;
-  private final long idleTimeoutNanos;
-  private final AtomicInteger connections = new AtomicInteger();
+  private final Admission admission;
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -66,16 +80,15 @@ public final class V1HttpServer implements Closeable {
   private volatile InetSocketAddress boundAddress;
 
   public V1HttpServer(Replica replica, HttpConfig config) {
+    this(replica, config, new LimitWarnings());
+  }
+
+  /** With the limit warnings going to {@code warnings} (tests). */
+  V1HttpServer(Replica replica, HttpConfig config, LimitWarnings warnings) {
     this.replica = Objects.requireNonNull(replica, "replica == null");
     this.config = Objects.requireNonNull(config, "config == null");
     this.routes = new V1Routes(replica, config);
-    long idle;
-    try {
-      idle = config.idleTimeout().toNanos();
-    } catch (ArithmeticException centuries) {
-      idle = Long.MAX_VALUE;
-    }
-    this.idleTimeoutNanos = idle;
+    this.admission = new Admission(config, warnings);
   }
 
   /**
@@ -108,7 +121,13 @@ public final class V1HttpServer implements Closeable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
         .childHandler(new Initializer());
+    if (epoll) {
+      bootstrap.childOption(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
+          .childOption(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
+          .childOption(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES);
+    }
 
     CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
     String where = config.host() + ":" + config.port();
@@ -156,7 +175,12 @@ public final class V1HttpServer implements Closeable {
 
   /** How many client connections are open right now. */
   public int openConnections() {
-    return connections.get();
+    return admission.connections();
+  }
+
+  /** How many bytes of requests are buffered right now (see {@link HttpConfig#maxBufferedRequestBytes()}). */
+  public long bufferedRequestBytes() {
+    return admission.bufferedBytes();
   }
 
   /**
@@ -208,29 +232,35 @@ public final class V1HttpServer implements Closeable {
     return false;
   }
 
-  /** Per connection: enforce the connection limit, then codec → body limit → our handler. */
+  /**
+   * Per connection: the connection limits (node and client address) before anything is read, then
+   * start of request → codec → body budget → body limit → our handler.
+   */
   private final class Initializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
-      if (connections.incrementAndGet() > config.maxConnections()) {
-        connections.decrementAndGet();
-        log.debug("refusing {}: {} connections open", ch.remoteAddress(), config.maxConnections());
+      Admission.Client client = admission.admitConnection(ch.remoteAddress());
+      if (client == null) {
         ch.close();
         return;
       }
-      ch.closeFuture().addListener(f -> connections.decrementAndGet());
-      configure(ch.pipeline(), routes, config.maxBodyBytes(), idleTimeoutNanos);
+      ch.closeFuture().addListener(f -> admission.releaseConnection(client));
+      configure(ch.pipeline(), routes, config, admission, client);
     }
   }
 
-  /** The handlers of one connection. */
-  static void configure(ChannelPipeline pipeline, V1Routes routes, int maxBodyBytes, long idleTimeoutNanos) {
+  /** The handlers of one connection of {@code client}. */
+  static void configure(ChannelPipeline pipeline, V1Routes routes, HttpConfig config, Admission admission,
+      Admission.Client client) {
     HttpDecoderConfig decoderConfig = new HttpDecoderConfig()
         .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
         .setMaxHeaderSize(MAX_HEADER_BYTES);
+    HttpConnection connection = new HttpConnection(routes, config, admission, client);
     pipeline
+        .addLast("start", new RequestStart(connection))
         .addLast("codec", new HttpServerCodec(decoderConfig))
-        .addLast("aggregator", new BodySizeLimit(maxBodyBytes))
-        .addLast("v1", new HttpConnection(routes, idleTimeoutNanos, maxBodyBytes));
+        .addLast("budget", new RequestBudget(connection, config.maxBodyBytes()))
+        .addLast("aggregator", new BodySizeLimit(config.maxBodyBytes()))
+        .addLast("v1", connection);
   }
 }

@@ -13,8 +13,26 @@ class HttpConfigTest {
     HttpConfig config = HttpConfig.of("127.0.0.1", 4001);
     assertThat(config.maxBodyBytes()).isEqualTo(2 * 1024 * 1024);
     assertThat(config.maxConnections()).isEqualTo(10_000);
-    assertThat(config.idleTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.maxFormFields()).isEqualTo(1_000);
+    assertThat(config.maxConnectionsPerAddress()).isEqualTo(2_000);
+    assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.readHeaderTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(config.readBodyTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.writeTimeout()).isEqualTo(Duration.ofSeconds(30));
+    long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+    assertThat(config.maxBufferedRequestBytes()).isEqualTo(Math.min(256L << 20, direct / 4));
+    assertThat(config.maxBufferedRequestBytesPerAddress()).isEqualTo(config.maxBufferedRequestBytes() / 4);
+  }
+
+  @Test
+  void theBufferBudgetsFollowTheBodyLimitUnlessSet() {
+    HttpConfig big = HttpConfig.of("h", 1).withMaxBodyBytes(512 << 20);
+    assertThat(big.maxBufferedRequestBytes()).isEqualTo(512 << 20);
+    assertThat(big.maxBufferedRequestBytesPerAddress()).isEqualTo(512 << 20);
+    HttpConfig set = HttpConfig.of("h", 1).toBuilder().maxBufferedRequestBytes(100 << 20).build();
+    assertThat(set.maxBufferedRequestBytesPerAddress()).isEqualTo(25 << 20);
+    assertThat(set.toBuilder().maxBufferedRequestBytesPerAddress(3 << 20).build().maxBufferedRequestBytesPerAddress())
+        .isEqualTo(3 << 20);
   }
 
   @Test
@@ -42,5 +60,15 @@ class HttpConfigTest {
     assertThatThrownBy(() -> HttpConfig.of("h", 1).withMaxConnections(0)).hasMessage("maxConnections < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).withIdleTimeout(Duration.ofSeconds(-1)))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxConnectionsPerAddress(0).build())
+        .hasMessage("maxConnectionsPerAddress < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxBufferedRequestBytes(1000).build())
+        .hasMessage("maxBufferedRequestBytes < 2097152: 1000");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxBufferedRequestBytesPerAddress(-1).build())
+        .hasMessage("maxBufferedRequestBytesPerAddress < 2097152: -1");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().readHeaderTimeout(null).build())
+        .hasMessage("readHeaderTimeout == null");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().writeTimeout(Duration.ofMillis(-1)).build())
+        .hasMessage("writeTimeout < 0: PT-0.001S");
   }
 }

@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,12 @@ class HttpPipelineTest {
   private final EmbeddedChannel channel = new EmbeddedChannel(new ChannelInitializer<Channel>() {
     @Override
     protected void initChannel(Channel ch) {
-      V1HttpServer.configure(ch.pipeline(), new V1Routes(null, HttpConfig.of("127.0.0.1", 0).withMaxBodyBytes(MAX_BODY)), MAX_BODY, 0);
+      HttpConfig config = HttpConfig.of("127.0.0.1", 0).toBuilder().maxBodyBytes(MAX_BODY)
+          .idleTimeout(Duration.ZERO).readHeaderTimeout(Duration.ZERO).readBodyTimeout(Duration.ZERO)
+          .writeTimeout(Duration.ZERO).build();
+      Admission admission = new Admission(config, new LimitWarnings());
+      V1HttpServer.configure(ch.pipeline(), new V1Routes(null, config), config, admission,
+          admission.admitConnection(ch.remoteAddress()));
     }
   });
 
