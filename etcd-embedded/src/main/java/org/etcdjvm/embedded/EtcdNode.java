@@ -83,6 +83,7 @@ public final class EtcdNode implements Closeable {
         .maxFormFields(config.maxFormFields)
         .maxConnections(config.maxConnections)
         .maxConnectionsPerAddress(config.maxConnectionsPerAddress)
+        .maxWatchersPerAddress(config.maxWatchersPerAddress)
         .maxBufferedRequestBytes(config.maxBufferedRequestBytes)
         .maxBufferedRequestBytesPerAddress(config.maxBufferedRequestBytesPerAddress)
         .idleTimeout(config.idleTimeout)
@@ -258,6 +259,7 @@ public final class EtcdNode implements Closeable {
     private int maxConnections = 10_000;
     private int maxFormFields = HttpConfig.DEFAULT_MAX_FORM_FIELDS;
     private int maxConnectionsPerAddress = HttpConfig.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+    private int maxWatchersPerAddress = HttpConfig.DEFAULT_MAX_WATCHERS_PER_ADDRESS;
     private long maxBufferedRequestBytes; // 0: HttpConfig's default
     private long maxBufferedRequestBytesPerAddress; // 0: HttpConfig's default
     private Duration idleTimeout = HttpConfig.DEFAULT_IDLE_TIMEOUT;
@@ -365,6 +367,16 @@ public final class EtcdNode implements Closeable {
     /** Concurrent watches per node; default 10 000. More get HTTP 503. */
     public Builder maxWatchers(int watchers) {
       this.maxWatchers = atLeast(watchers, 1, "maxWatchers");
+      return this;
+    }
+
+    /**
+     * Concurrent watches from one client IP address; default 1 000, a tenth of {@link #maxWatchers},
+     * so that one client cannot take every slot. More get HTTP 503 with error 300 {@code too many
+     * watchers from this address}, and a WARN line (at most one a minute) naming the address.
+     */
+    public Builder maxWatchersPerAddress(int watchers) {
+      this.maxWatchersPerAddress = atLeast(watchers, 1, "maxWatchersPerAddress");
       return this;
     }
 
@@ -481,6 +493,7 @@ public final class EtcdNode implements Closeable {
       b.maxConnections = maxConnections;
       b.maxFormFields = maxFormFields;
       b.maxConnectionsPerAddress = maxConnectionsPerAddress;
+      b.maxWatchersPerAddress = maxWatchersPerAddress;
       b.maxBufferedRequestBytes = maxBufferedRequestBytes;
       b.maxBufferedRequestBytesPerAddress = maxBufferedRequestBytesPerAddress;
       b.idleTimeout = idleTimeout;

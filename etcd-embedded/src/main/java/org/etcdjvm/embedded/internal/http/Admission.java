@@ -43,6 +43,7 @@ final class Admission {
     /** Guarded by the map entry (changed only inside {@code compute}). */
     private int connections;
     private final AtomicLong bufferedBytes = new AtomicLong();
+    private final AtomicInteger watchers = new AtomicInteger();
 
     private Client(Object key, SocketAddress remote) {
       this.key = key;
@@ -117,6 +118,37 @@ final class Admission {
   void releaseBytes(Client client, long bytes) {
     client.bufferedBytes.addAndGet(-bytes);
     bufferedBytes.addAndGet(-bytes);
+  }
+
+  /** The {@code cause} of a 503 for a watch over its address's share of watchers. */
+  static final String ADDRESS_WATCHERS = "too many watchers from this address";
+
+  /**
+   * Takes a watcher slot of {@code client}'s address.
+   *
+   * @return false, taking nothing, when the address has {@link HttpConfig#maxWatchersPerAddress()}
+   *     already (the caller reports it with {@link #watchRefused} if it does refuse the watch)
+   */
+  boolean acquireWatcher(Client client) {
+    while (true) {
+      int n = client.watchers.get();
+      if (n >= config.maxWatchersPerAddress()) {
+        return false;
+      }
+      if (client.watchers.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void releaseWatcher(Client client) {
+    client.watchers.decrementAndGet();
+  }
+
+  /** Reports a watch refused for want of a slot of its address. */
+  void watchRefused(Client client) {
+    warnings.warn(Kind.WATCHERS_PER_ADDRESS, client.remote, "watch refused (503): "
+        + config.maxWatchersPerAddress() + " watches waiting from this address (maxWatchersPerAddress)");
   }
 
   /** Open client connections. */

@@ -1,5 +1,6 @@
 package org.etcdjvm.embedded.internal.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -56,6 +57,11 @@ final class Exchange {
     return connection.channel();
   }
 
+  /** The event loop of this request's connection. */
+  EventExecutor executor() {
+    return connection.executor();
+  }
+
   boolean isDone() {
     return done;
   }
@@ -103,6 +109,11 @@ final class Exchange {
     done = true;
     releaseRequestBytes();
     connection.send(this, response);
+  }
+
+  /** A 200 with a JSON body the caller hands over. */
+  void respondJson(ByteBuf body) {
+    respond(HttpResponses.json(version, HttpResponseStatus.OK, body));
   }
 
   void respondJson(byte[] body) {

@@ -22,6 +22,8 @@ public final class HttpConfig {
   public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 2_000;
   /** Shorter than any long poll (which is never idle), long enough that a client's pool reuses connections. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** A tenth of the node's 10 000 watchers: ten busy hosts can all watch, one cannot take every slot. */
+  public static final int DEFAULT_MAX_WATCHERS_PER_ADDRESS = 1_000;
   /** A request line and headers are a few hundred bytes; 10 s is generous even on a bad link. */
   public static final Duration DEFAULT_READ_HEADER_TIMEOUT = Duration.ofSeconds(10);
   /** A 2 MiB body (the largest accepted) in 30 s needs 70 KB/s. */
@@ -41,6 +43,7 @@ public final class HttpConfig {
   private final int maxFormFields;
   private final int maxConnections;
   private final int maxConnectionsPerAddress;
+  private final int maxWatchersPerAddress;
   /** 0: the default (never below one body at the limit). */
   private final long maxBufferedRequestBytes;
   /** 0: the default, a quarter of maxBufferedRequestBytes (never below one body at the limit). */
@@ -57,6 +60,7 @@ public final class HttpConfig {
     this.maxFormFields = b.maxFormFields;
     this.maxConnections = b.maxConnections;
     this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+    this.maxWatchersPerAddress = b.maxWatchersPerAddress;
     this.maxBufferedRequestBytes = b.maxBufferedRequestBytes;
     this.maxBufferedRequestBytesPerAddress = b.maxBufferedRequestBytesPerAddress;
     this.idleTimeout = b.idleTimeout;
@@ -120,6 +124,15 @@ public final class HttpConfig {
    */
   public int maxConnectionsPerAddress() {
     return maxConnectionsPerAddress;
+  }
+
+  /**
+   * How many watches one client IP address may have waiting at once; one more is answered {@code 503}
+   * with error 300 (default {@value #DEFAULT_MAX_WATCHERS_PER_ADDRESS}). The node-wide cap is the
+   * store's.
+   */
+  public int maxWatchersPerAddress() {
+    return maxWatchersPerAddress;
   }
 
   /**
@@ -202,7 +215,7 @@ public final class HttpConfig {
 
   private java.util.List<Object> values() {
     return java.util.List.of(host, port, maxBodyBytes, maxFormFields, maxConnections, maxConnectionsPerAddress,
-        maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
+        maxWatchersPerAddress, maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
         writeTimeout);
   }
 
@@ -214,6 +227,7 @@ public final class HttpConfig {
     private int maxFormFields = DEFAULT_MAX_FORM_FIELDS;
     private int maxConnections = DEFAULT_MAX_CONNECTIONS;
     private int maxConnectionsPerAddress = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+    private int maxWatchersPerAddress = DEFAULT_MAX_WATCHERS_PER_ADDRESS;
     private long maxBufferedRequestBytes;
     private long maxBufferedRequestBytesPerAddress;
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
@@ -233,6 +247,7 @@ public final class HttpConfig {
       this.maxFormFields = c.maxFormFields;
       this.maxConnections = c.maxConnections;
       this.maxConnectionsPerAddress = c.maxConnectionsPerAddress;
+      this.maxWatchersPerAddress = c.maxWatchersPerAddress;
       this.maxBufferedRequestBytes = c.maxBufferedRequestBytes;
       this.maxBufferedRequestBytesPerAddress = c.maxBufferedRequestBytesPerAddress;
       this.idleTimeout = c.idleTimeout;
@@ -258,6 +273,11 @@ public final class HttpConfig {
 
     public Builder maxConnectionsPerAddress(int connections) {
       this.maxConnectionsPerAddress = connections;
+      return this;
+    }
+
+    public Builder maxWatchersPerAddress(int watchers) {
+      this.maxWatchersPerAddress = watchers;
       return this;
     }
 
@@ -309,6 +329,7 @@ public final class HttpConfig {
       atLeast(maxFormFields, 1, "maxFormFields");
       atLeast(maxConnections, 1, "maxConnections");
       atLeast(maxConnectionsPerAddress, 1, "maxConnectionsPerAddress");
+      atLeast(maxWatchersPerAddress, 1, "maxWatchersPerAddress");
       // A body at the size limit must fit, or such requests could never be served. 0 is the default.
       if (maxBufferedRequestBytes != 0) {
         atLeast(maxBufferedRequestBytes, maxBodyBytes, "maxBufferedRequestBytes");

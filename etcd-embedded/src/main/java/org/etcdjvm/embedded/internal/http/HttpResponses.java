@@ -1,5 +1,6 @@
 package org.etcdjvm.embedded.internal.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
@@ -47,6 +48,15 @@ final class HttpResponses {
   /** {@code application/json}. */
   static FullHttpResponse json(HttpVersion version, HttpResponseStatus status, byte[] body) {
     return body(version, status, APPLICATION_JSON, body);
+  }
+
+  /** {@code application/json}, with a body the caller hands over (it is released once written). */
+  static FullHttpResponse json(HttpVersion version, HttpResponseStatus status, ByteBuf body) {
+    FullHttpResponse response = new DefaultFullHttpResponse(version, status, body, HEADERS, TRAILERS);
+    HttpHeaders headers = response.headers();
+    headers.set(HttpHeaderNames.CONTENT_TYPE, APPLICATION_JSON);
+    headers.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    return response;
   }
 
   /** {@code text/plain; charset=utf-8}. */

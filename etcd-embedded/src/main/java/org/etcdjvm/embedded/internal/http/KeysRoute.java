@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import org.etcdjvm.embedded.internal.http.LimitWarnings.Kind;
 import org.etcdjvm.embedded.internal.raft.MemberInfo;
 import org.etcdjvm.embedded.internal.raft.NotLeaderException;
 import org.etcdjvm.embedded.internal.raft.Replica;
@@ -88,6 +89,8 @@ final class KeysRoute {
     FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true, maxFormFields);
     if (form.tooManyFields()) {
       // The fields past the limit were never read: refuse rather than act on part of the form.
+      exchange.admission().warnings().warn(Kind.FORM_FIELDS, exchange.channel().remoteAddress(),
+          "400: more than " + maxFormFields + " form fields (maxFormFields)");
       exchange.respondError(EtcdError.INVALID_FIELD, tooManyFields(maxFormFields));
       return;
     }
