@@ -84,6 +84,8 @@ public final class EtcdNode implements Closeable {
         .maxConnections(config.maxConnections)
         .maxConnectionsPerAddress(config.maxConnectionsPerAddress)
         .maxWatchersPerAddress(config.maxWatchersPerAddress)
+        .maxPendingWrites(config.maxPendingWrites)
+        .maxListingEntries(config.maxListingEntries)
         .maxBufferedRequestBytes(config.maxBufferedRequestBytes)
         .maxBufferedRequestBytesPerAddress(config.maxBufferedRequestBytesPerAddress)
         .idleTimeout(config.idleTimeout)
@@ -260,6 +262,8 @@ public final class EtcdNode implements Closeable {
     private int maxFormFields = HttpConfig.DEFAULT_MAX_FORM_FIELDS;
     private int maxConnectionsPerAddress = HttpConfig.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
     private int maxWatchersPerAddress = HttpConfig.DEFAULT_MAX_WATCHERS_PER_ADDRESS;
+    private int maxPendingWrites = HttpConfig.DEFAULT_MAX_PENDING_WRITES;
+    private int maxListingEntries = HttpConfig.DEFAULT_MAX_LISTING_ENTRIES;
     private long maxBufferedRequestBytes; // 0: HttpConfig's default
     private long maxBufferedRequestBytesPerAddress; // 0: HttpConfig's default
     private Duration idleTimeout = HttpConfig.DEFAULT_IDLE_TIMEOUT;
@@ -380,6 +384,27 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
+    /**
+     * Writes this node may have waiting for Raft at once; default 1 000 (about 0.1 s of writes on
+     * 2 cores). One more gets HTTP 503 with error 300 {@code too many pending writes} and is not
+     * written (nothing of it is applied), with a WARN line (at most one a minute).
+     */
+    public Builder maxPendingWrites(int writes) {
+      this.maxPendingWrites = atLeast(writes, 1, "maxPendingWrites");
+      return this;
+    }
+
+    /**
+     * Children a directory may have for a GET to list it; default 100 000 (the copy is taken under
+     * the store's read lock). A larger directory gets HTTP 400 with error 209 {@code get: /dir has
+     * more than N entries}. Listings are written as the client reads them, so their size in bytes
+     * is not limited.
+     */
+    public Builder maxListingEntries(int entries) {
+      this.maxListingEntries = atLeast(entries, 1, "maxListingEntries");
+      return this;
+    }
+
     /** Concurrent client connections per node; default 10 000. More are closed at once. */
     public Builder maxConnections(int connections) {
       this.maxConnections = atLeast(connections, 1, "maxConnections");
@@ -494,6 +519,8 @@ public final class EtcdNode implements Closeable {
       b.maxFormFields = maxFormFields;
       b.maxConnectionsPerAddress = maxConnectionsPerAddress;
       b.maxWatchersPerAddress = maxWatchersPerAddress;
+      b.maxPendingWrites = maxPendingWrites;
+      b.maxListingEntries = maxListingEntries;
       b.maxBufferedRequestBytes = maxBufferedRequestBytes;
       b.maxBufferedRequestBytesPerAddress = maxBufferedRequestBytesPerAddress;
       b.idleTimeout = idleTimeout;

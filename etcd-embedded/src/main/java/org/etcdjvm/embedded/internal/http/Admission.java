@@ -26,6 +26,7 @@ final class Admission {
   private final ConcurrentHashMap<Object, Client> clients = new ConcurrentHashMap<>();
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicLong bufferedBytes = new AtomicLong();
+  private final AtomicInteger pendingWrites = new AtomicInteger();
 
   Admission(HttpConfig config, LimitWarnings warnings) {
     this.config = config;
@@ -149,6 +150,39 @@ final class Admission {
   void watchRefused(Client client) {
     warnings.warn(Kind.WATCHERS_PER_ADDRESS, client.remote, "watch refused (503): "
         + config.maxWatchersPerAddress() + " watches waiting from this address (maxWatchersPerAddress)");
+  }
+
+  /** The {@code cause} of a 503 for a write over the bound of the write queue. */
+  static final String PENDING_WRITES = "too many pending writes";
+
+  /**
+   * Counts a write about to be submitted to Raft.
+   *
+   * @return false, counting nothing, when {@link HttpConfig#maxPendingWrites()} are pending already
+   *     (then reported for {@code client}; the write must not be submitted)
+   */
+  boolean startWrite(Client client) {
+    while (true) {
+      int n = pendingWrites.get();
+      if (n >= config.maxPendingWrites()) {
+        warnings.warn(Kind.PENDING_WRITES, client.remote, "write refused (503): " + n
+            + " writes waiting for Raft on this node (maxPendingWrites)");
+        return false;
+      }
+      if (pendingWrites.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** A write counted by {@link #startWrite} completed, one way or another. */
+  void endWrite() {
+    pendingWrites.decrementAndGet();
+  }
+
+  /** Writes submitted to Raft and not completed yet. */
+  int pendingWrites() {
+    return pendingWrites.get();
   }
 
   /** Open client connections. */

@@ -116,6 +116,17 @@ final class Exchange {
     respond(HttpResponses.json(version, HttpResponseStatus.OK, body));
   }
 
+  /** A 200 whose body of the given media type is written in chunks as the client reads it. */
+  void respondStreamed(CharSequence contentType, ListingBody body) {
+    if (done) {
+      body.close();
+      return;
+    }
+    done = true;
+    releaseRequestBytes();
+    connection.sendStreamed(this, HttpResponses.streamedHead(version, contentType, body.length()), body);
+  }
+
   void respondJson(byte[] body) {
     respond(HttpResponses.json(version, HttpResponseStatus.OK, body));
   }

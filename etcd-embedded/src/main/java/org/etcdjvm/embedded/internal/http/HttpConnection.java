@@ -9,7 +9,9 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -87,6 +89,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean dispatching;
   /** A response carried {@code Connection: close}: whatever the client sends next is dropped. */
   private boolean closing;
+  /** A response body is being written in chunks; the next request waits for it to be done. */
+  private boolean streaming;
   private ArrayDeque<Object> queued;
   private Reading reading = Reading.AWAITING;
   /** Whether a request has arrived on this connection: until then, the header timeout is the idle timeout. */
@@ -230,11 +234,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   /** Whether the next request may be taken up now. */
   private boolean canProcess() {
-    return current == null && !closing && ctx.channel().isWritable();
+    return current == null && !closing && !streaming && ctx.channel().isWritable();
   }
 
   private boolean busy() {
-    return current != null || (queued != null && !queued.isEmpty());
+    return current != null || streaming || (queued != null && !queued.isEmpty());
   }
 
   /** Answers {@code msg}, then every queued request, until one has to wait or the channel fills up. */
@@ -276,7 +280,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    */
   private void updateReading() {
     boolean read = closing
-        || (ctx.channel().isWritable() && (queued == null || queued.size() < MAX_QUEUED));
+        || (ctx.channel().isWritable() && !streaming && (queued == null || queued.size() < MAX_QUEUED));
     if (read != ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(read);
       if (read) {
@@ -365,6 +369,39 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (!dispatching) {
       resume();
     }
+  }
+
+  /**
+   * Writes the answer of {@code exchange} whose body comes in chunks; called by {@link
+   * Exchange#respondStreamed}. Netty's {@code ChunkedWriteHandler} pulls the chunks while the channel
+   * is writable; the next request waits until the last one is written.
+   */
+  void sendStreamed(Exchange exchange, HttpResponse head, ListingBody body) {
+    if (exchange != current || !ctx.channel().isActive()) {
+      body.close();
+      return;
+    }
+    current = null;
+    streaming = true;
+    boolean keepAlive = exchange.keepAlive();
+    if (!keepAlive) {
+      closing = true;
+      head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (exchange.version() == HttpVersion.HTTP_1_0) {
+      head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    }
+    ctx.write(head, ctx.voidPromise());
+    ctx.writeAndFlush(new HttpChunkedInput(body)).addListener((ChannelFutureListener) written -> {
+      streaming = false;
+      if (!written.isSuccess()) {
+        written.channel().close();
+      } else if (!keepAlive) {
+        closeAfterResponse(written);
+      } else {
+        resume();
+      }
+    });
+    updateReading();
   }
 
   @Override

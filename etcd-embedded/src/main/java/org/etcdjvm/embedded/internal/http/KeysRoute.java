@@ -2,6 +2,7 @@ package org.etcdjvm.embedded.internal.http;
 
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Optional;
@@ -47,11 +48,13 @@ final class KeysRoute {
   private final Replica replica;
   private final StoreStats stats;
   private final int maxFormFields;
+  private final int maxListingEntries;
 
   KeysRoute(Replica replica, StoreStats stats, HttpConfig config) {
     this.replica = replica;
     this.stats = stats;
     this.maxFormFields = config.maxFormFields();
+    this.maxListingEntries = config.maxListingEntries();
   }
 
   void handle(Exchange exchange, FullHttpRequest request, String rawKey) {
@@ -69,17 +72,36 @@ final class KeysRoute {
 
   private void get(Exchange exchange, String rawKey) {
     EtcdStore store = replica.store();
+    String key;
+    GetResult result;
     try {
-      GetResult result = store.get(cleanKey(rawKey, store.limits().maxKeyBytes()));
-      Instant now = Instant.now();
-      ZoneId zone = ZoneId.systemDefault();
-      byte[] body = result.isDirectory()
-          ? V1Json.events(result.children(), now, zone)
-          : V1Json.event(result.node(), now, zone);
-      stats.countGet();
-      exchange.respondJson(body);
+      key = cleanKey(rawKey, store.limits().maxKeyBytes());
     } catch (StoreException e) {
       exchange.respondError(e.error(), e.cause());
+      return;
+    }
+    try {
+      result = store.get(key, maxListingEntries);
+    } catch (StoreException e) {
+      if (e.error() == EtcdError.INVALID_FIELD) { // the directory is too large to list
+        exchange.admission().warnings().warn(Kind.LISTING_SIZE, exchange.channel().remoteAddress(),
+            "400: " + e.cause() + " (maxListingEntries)");
+      }
+      exchange.respondError(e.error(), e.cause());
+      return;
+    }
+    Instant now = Instant.now();
+    ZoneId zone = ZoneId.systemDefault();
+    stats.countGet();
+    if (!result.isDirectory()) {
+      exchange.respondJson(V1Json.event(result.node(), now, zone));
+      return;
+    }
+    ListingBody large = ListingBody.ofLargeListing(result.children(), now, zone);
+    if (large == null) {
+      exchange.respondJson(V1Json.events(result.children(), now, zone));
+    } else {
+      exchange.respondStreamed(HttpResponses.APPLICATION_JSON, large);
     }
   }
 
@@ -179,15 +201,26 @@ final class KeysRoute {
         return;
       }
     }
+    // The write queue is bounded here, before Raft: a refused write is not submitted at all.
+    Admission admission = exchange.admission();
+    if (!admission.startWrite(exchange.client())) {
+      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL,
+          Admission.PENDING_WRITES);
+      return;
+    }
     CompletableFuture<Event> result;
     try {
       result = replica.submit(op);
     } catch (RuntimeException e) {
+      admission.endWrite();
       log.debug("submitting {} failed", op, e);
       exchange.respondError(EtcdError.RAFT_INTERNAL, "internal error");
       return;
     }
-    result.whenComplete((event, failure) -> exchange.execute(() -> written(exchange, op, event, failure)));
+    result.whenComplete((event, failure) -> {
+      admission.endWrite();
+      exchange.execute(() -> written(exchange, op, event, failure));
+    });
   }
 
   /** On the event loop: answers a write once Raft is done with it. */

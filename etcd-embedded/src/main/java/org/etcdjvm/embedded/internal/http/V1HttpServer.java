@@ -18,6 +18,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
@@ -234,7 +235,8 @@ public final class V1HttpServer implements Closeable {
 
   /**
    * Per connection: the connection limits (node and client address) before anything is read, then
-   * start of request → codec → body budget → body limit → our handler.
+   * start of request → codec → chunked writer (streamed listings) → body budget → body limit → our
+   * handler.
    */
   private final class Initializer extends ChannelInitializer<SocketChannel> {
     @Override
@@ -259,6 +261,7 @@ public final class V1HttpServer implements Closeable {
     pipeline
         .addLast("start", new RequestStart(connection))
         .addLast("codec", new HttpServerCodec(decoderConfig))
+        .addLast("chunked", new ChunkedWriteHandler())
         .addLast("budget", new RequestBudget(connection, config.maxBodyBytes()))
         .addLast("aggregator", new BodySizeLimit(config.maxBodyBytes()))
         .addLast("v1", connection);
