@@ -177,8 +177,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   // ------------------------------------------------------------------ reading
 
-  /** Called by {@link RequestStart}: bytes arrived. */
-  void bytesReceived() {
+  /** Called by {@link V1ServerCodec} after a read: the decoder holds part of a request. */
+  void requestStarted() {
     if (reading == Reading.AWAITING) {
       reading = Reading.HEADERS;
       readingSinceNanos = System.nanoTime();
@@ -309,7 +309,19 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         rejectMalformed(request);
         return;
       }
-      exchange = new Exchange(this, request.protocolVersion(), HttpUtil.isKeepAlive(request),
+      HttpVersion version = request.protocolVersion();
+      if (!version.protocolName().equals("HTTP") || version.majorVersion() != 1) {
+        // Netty takes any "NAME/d.d"; answering "HTTP/9.9 200 OK" would be worse than refusing.
+        releaseRequestBytes(request.content().readableBytes());
+        current = new Exchange(this, HttpVersion.HTTP_1_1, false, RequestTarget.NONE, 0);
+        current.respondError(HttpResponseStatus.BAD_REQUEST, EtcdError.INVALID_FIELD,
+            "malformed HTTP request: unsupported protocol version");
+        return;
+      }
+      if (version.minorVersion() > 1) {
+        version = HttpVersion.HTTP_1_1; // a later 1.x speaks 1.1 (RFC 9110 §2.5)
+      }
+      exchange = new Exchange(this, version, HttpUtil.isKeepAlive(request),
           RequestTarget.parse(request.uri()), request.content().readableBytes());
       current = exchange;
       routes.dispatch(exchange, request);

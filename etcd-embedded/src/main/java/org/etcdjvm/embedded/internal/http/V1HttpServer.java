@@ -17,7 +17,6 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
@@ -235,7 +234,7 @@ public final class V1HttpServer implements Closeable {
 
   /**
    * Per connection: the connection limits (node and client address) before anything is read, then
-   * start of request → codec → chunked writer (streamed listings) → body budget → body limit → our
+   * codec → chunked writer (streamed listings) → body budget → body limit → our
    * handler.
    */
   private final class Initializer extends ChannelInitializer<SocketChannel> {
@@ -259,8 +258,7 @@ public final class V1HttpServer implements Closeable {
         .setMaxHeaderSize(MAX_HEADER_BYTES);
     HttpConnection connection = new HttpConnection(routes, config, admission, client);
     pipeline
-        .addLast("start", new RequestStart(connection))
-        .addLast("codec", new HttpServerCodec(decoderConfig))
+        .addLast("codec", new V1ServerCodec(decoderConfig, connection))
         .addLast("chunked", new ChunkedWriteHandler())
         .addLast("budget", new RequestBudget(connection, config.maxBodyBytes()))
         .addLast("aggregator", new BodySizeLimit(config.maxBodyBytes()))

@@ -120,6 +120,23 @@ class ConnectionLimitsTest {
   }
 
   @Test
+  void theHeaderDeadlineRunsFromTheFirstByteEvenWhenItCameWithThePreviousRequest() throws Exception {
+    HttpConfig config = TestServer.config().readHeaderTimeout(Duration.ofMillis(300)).build(); // idle: 60 s
+    // The next request's start in the same packet as the previous request's end: cut mid-line, or
+    // right after a complete header line (which the decoder consumes without a sign outside it).
+    for (String partial : new String[] {"GET /vers", "GET /version HTTP/1.1\r\nHost: x\r\n"}) {
+      try (TestServer node = new TestServer(config);
+          RawHttp c = new RawHttp(node.url, ABUSER)) {
+        c.send("GET /version HTTP/1.1\r\nHost: x\r\n\r\n" + partial);
+        assertThat(c.read().status()).isEqualTo(200);
+        RawHttp.Response timedOut = c.read(); // well before the 60 s idle timeout and RawHttp's 15 s
+        assertThat(timedOut.status()).as(partial).isEqualTo(408);
+        assertThat(timedOut.body()).contains("(readHeaderTimeout)");
+      }
+    }
+  }
+
+  @Test
   void aBodyThatStopsHalfWayGets408AndItsReservationIsReleased() throws Exception {
     HttpConfig config = TestServer.config().readBodyTimeout(Duration.ofMillis(500)).build();
     try (TestServer node = new TestServer(config);
