@@ -40,15 +40,13 @@ final class Admission {
   /** What one client address holds. Counters other than {@code connections} are atomics. */
   static final class Client {
     private final Object key;
-    final SocketAddress remote;
     /** Guarded by the map entry (changed only inside {@code compute}). */
     private int connections;
     private final AtomicLong bufferedBytes = new AtomicLong();
     private final AtomicInteger watchers = new AtomicInteger();
 
-    private Client(Object key, SocketAddress remote) {
+    private Client(Object key) {
       this.key = key;
-      this.remote = remote;
     }
   }
 
@@ -68,7 +66,7 @@ final class Admission {
     Object key = keyOf(remote);
     Client[] admitted = new Client[1];
     clients.compute(key, (k, client) -> {
-      Client c = client != null ? client : new Client(k, remote);
+      Client c = client != null ? client : new Client(k);
       if (c.connections < config.maxConnectionsPerAddress()) {
         c.connections++;
         admitted[0] = c;
@@ -95,20 +93,21 @@ final class Admission {
   static final String ADDRESS_BYTES = "too many request bytes buffered from this address";
 
   /**
-   * Reserves {@code bytes} of request data from {@code client} against its share and the node's.
+   * Reserves {@code bytes} of request data from {@code client} (connected from {@code remote})
+   * against its share and the node's.
    *
    * @return null when reserved; else, reserving nothing, the {@code cause} for the 503
    */
-  String reserveBytes(Client client, long bytes) {
+  String reserveBytes(Client client, SocketAddress remote, long bytes) {
     if (!tryAdd(client.bufferedBytes, bytes, config.maxBufferedRequestBytesPerAddress())) {
-      warnings.warn(Kind.REQUEST_BYTES_PER_ADDRESS, client.remote, "request of " + bytes
+      warnings.warn(Kind.REQUEST_BYTES_PER_ADDRESS, remote, "request of " + bytes
           + " bytes refused (503): " + client.bufferedBytes.get() + " request bytes buffered from this address"
           + " (maxBufferedRequestBytesPerAddress " + config.maxBufferedRequestBytesPerAddress() + ")");
       return ADDRESS_BYTES;
     }
     if (!tryAdd(bufferedBytes, bytes, config.maxBufferedRequestBytes())) {
       client.bufferedBytes.addAndGet(-bytes);
-      warnings.warn(Kind.REQUEST_BYTES, client.remote, "request of " + bytes + " bytes refused (503): "
+      warnings.warn(Kind.REQUEST_BYTES, remote, "request of " + bytes + " bytes refused (503): "
           + bufferedBytes.get() + " request bytes buffered on this node (maxBufferedRequestBytes "
           + config.maxBufferedRequestBytes() + ")");
       return NODE_BYTES;
@@ -146,9 +145,9 @@ final class Admission {
     client.watchers.decrementAndGet();
   }
 
-  /** Reports a watch refused for want of a slot of its address. */
-  void watchRefused(Client client) {
-    warnings.warn(Kind.WATCHERS_PER_ADDRESS, client.remote, "watch refused (503): "
+  /** Reports a watch from {@code remote} refused for want of a slot of its address. */
+  void watchRefused(SocketAddress remote) {
+    warnings.warn(Kind.WATCHERS_PER_ADDRESS, remote, "watch refused (503): "
         + config.maxWatchersPerAddress() + " watches waiting from this address (maxWatchersPerAddress)");
   }
 
@@ -159,13 +158,13 @@ final class Admission {
    * Counts a write about to be submitted to Raft.
    *
    * @return false, counting nothing, when {@link HttpConfig#maxPendingWrites()} are pending already
-   *     (then reported for {@code client}; the write must not be submitted)
+   *     (then reported, naming {@code remote}; the write must not be submitted)
    */
-  boolean startWrite(Client client) {
+  boolean startWrite(SocketAddress remote) {
     while (true) {
       int n = pendingWrites.get();
       if (n >= config.maxPendingWrites()) {
-        warnings.warn(Kind.PENDING_WRITES, client.remote, "write refused (503): " + n
+        warnings.warn(Kind.PENDING_WRITES, remote, "write refused (503): " + n
             + " writes waiting for Raft on this node (maxPendingWrites)");
         return false;
       }

@@ -200,7 +200,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   /** Reserves request bytes for this connection; null when reserved, else the cause of the refusal. */
   String reserveRequestBytes(long bytes) {
-    String refusal = admission.reserveBytes(client, bytes);
+    String refusal = admission.reserveBytes(client, ctx.channel().remoteAddress(), bytes);
     if (refusal == null) {
       heldBytes += bytes;
     }

@@ -203,7 +203,7 @@ final class KeysRoute {
     }
     // The write queue is bounded here, before Raft: a refused write is not submitted at all.
     Admission admission = exchange.admission();
-    if (!admission.startWrite(exchange.client())) {
+    if (!admission.startWrite(exchange.channel().remoteAddress())) {
       exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL,
           Admission.PENDING_WRITES);
       return;

@@ -97,7 +97,7 @@ final class WatchRoute {
       // Registered, but its address has no slot left. Should the event have come meanwhile, its
       // delivery finds this request answered and is dropped.
       watch.cancel();
-      exchange.admission().watchRefused(exchange.client());
+      exchange.admission().watchRefused(exchange.channel().remoteAddress());
       exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL,
           Admission.ADDRESS_WATCHERS);
       return;

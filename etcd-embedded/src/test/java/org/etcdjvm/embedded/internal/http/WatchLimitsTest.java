@@ -51,6 +51,26 @@ class WatchLimitsTest {
   }
 
   @Test
+  void aWatchFromTheLargestIndexHoldsItsSlotOnlyWhileItsConnectionLives() throws Exception {
+    HttpConfig config = TestServer.config().maxWatchersPerAddress(1).build();
+    try (TestServer node = new TestServer(config)) {
+      String form = "index=18446744073709551615"; // 2^64-1: no store will get there
+      RawHttp forever = new RawHttp(node.url, ABUSER);
+      forever.send("POST /v1/watch/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+          + "Content-Length: " + form.length() + "\r\n\r\n" + form);
+      Await.until(WAIT, () -> node.replica.store().watches().activeWatchers() == 1, () -> "the watch registered");
+      try (RawHttp second = watch(node.url, ABUSER, "/v1/watch/y")) {
+        assertThat(second.read().status()).isEqualTo(503);
+      }
+      forever.close();
+      Await.until(WAIT, () -> node.replica.store().watches().activeWatchers() == 0, () -> "slot still held");
+      try (RawHttp third = watch(node.url, ABUSER, "/v1/watch/y")) {
+        Await.until(WAIT, () -> node.replica.store().watches().activeWatchers() == 1, () -> "a new watch registered");
+      }
+    }
+  }
+
+  @Test
   void oneAddressCannotTakeEveryWatcherSlot() throws Exception {
     HttpConfig config = TestServer.config().maxWatchersPerAddress(5).build();
     List<RawHttp> abuser = new ArrayList<>();
