@@ -60,12 +60,13 @@ final class SharedEventBody {
 
   /**
    * The JSON, as a buffer of its own (indexes and reference count) over the shared bytes; the
-   * caller releases it (writing it does). Only while holding.
+   * caller releases it (writing it does). Only while holding. The first call encodes, into a
+   * direct buffer of {@code allocator}.
    */
-  synchronized ByteBuf content() {
+  synchronized ByteBuf content(ByteBufAllocator allocator) {
     if (encoded == null) {
       CharSequence json = V1Json.eventText(event, Instant.now(), ZoneId.systemDefault());
-      encoded = ByteBufAllocator.DEFAULT.directBuffer(ByteBufUtil.utf8Bytes(json));
+      encoded = allocator.directBuffer(ByteBufUtil.utf8Bytes(json));
       ByteBufUtil.writeUtf8(encoded, json);
     }
     return encoded.retainedDuplicate();

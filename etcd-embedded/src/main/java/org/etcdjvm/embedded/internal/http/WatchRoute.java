@@ -165,7 +165,7 @@ final class WatchRoute {
       if (exchange.isDone() || !exchange.channel().isActive()) {
         return;
       }
-      exchange.respondJson(body.content());
+      exchange.respondJson(body.content(exchange.channel().alloc()));
     }
 
     /** The watch fired, was refused or was cancelled: its slots are free again. On the event loop. */

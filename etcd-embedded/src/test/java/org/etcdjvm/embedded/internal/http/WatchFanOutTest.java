@@ -3,6 +3,7 @@ package org.etcdjvm.embedded.internal.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.DefaultEventExecutor;
 import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,7 @@ class WatchFanOutTest {
     Event event = set("/big", "v".repeat(500_000), 7);
     List<ByteBuf> bodies = new CopyOnWriteArrayList<>();
     for (int i = 0; i < 500; i++) {
-      fanOut.deliver(loop, body -> bodies.add(body.content()), event);
+      fanOut.deliver(loop, body -> bodies.add(body.content(ByteBufAllocator.DEFAULT)), event);
     }
     Await.until(Duration.ofSeconds(20), () -> bodies.size() == 500, () -> bodies.size() + " of 500 delivered");
     Set<ByteBuf> underlying = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -84,7 +85,7 @@ class WatchFanOutTest {
     for (Event e : events) {
       for (int w = 0; w < 3; w++) {
         fanOut.deliver(loop, body -> {
-          ByteBuf content = body.content();
+          ByteBuf content = body.content(ByteBufAllocator.DEFAULT);
           seen.add(body.event().index() + "=" + content.toString(StandardCharsets.UTF_8));
           content.release();
         }, e);
