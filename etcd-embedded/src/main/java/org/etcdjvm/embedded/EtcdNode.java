@@ -85,6 +85,7 @@ public final class EtcdNode implements Closeable {
         .maxConnectionsPerAddress(config.maxConnectionsPerAddress)
         .maxWatchersPerAddress(config.maxWatchersPerAddress)
         .maxPendingWrites(config.maxPendingWrites)
+        .maxPendingWritesPerAddress(config.maxPendingWritesPerAddress)
         .maxListingEntries(config.maxListingEntries)
         .maxBufferedRequestBytes(config.maxBufferedRequestBytes)
         .maxBufferedRequestBytesPerAddress(config.maxBufferedRequestBytesPerAddress)
@@ -263,6 +264,7 @@ public final class EtcdNode implements Closeable {
     private int maxConnectionsPerAddress = HttpConfig.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
     private int maxWatchersPerAddress = HttpConfig.DEFAULT_MAX_WATCHERS_PER_ADDRESS;
     private int maxPendingWrites = HttpConfig.DEFAULT_MAX_PENDING_WRITES;
+    private int maxPendingWritesPerAddress = HttpConfig.DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS;
     private int maxListingEntries = HttpConfig.DEFAULT_MAX_LISTING_ENTRIES;
     private long maxBufferedRequestBytes; // 0: HttpConfig's default
     private long maxBufferedRequestBytesPerAddress; // 0: HttpConfig's default
@@ -395,6 +397,17 @@ public final class EtcdNode implements Closeable {
     }
 
     /**
+     * Writes from one client IP address waiting for Raft at once; default 250, a quarter of
+     * {@link #maxPendingWrites} (250 in flight already fill the 256-write Raft batches, so one host
+     * still gets the full write rate). One more gets HTTP 503 with error 300 {@code too many pending
+     * writes from this address} and is not written, with a WARN line (at most one a minute).
+     */
+    public Builder maxPendingWritesPerAddress(int writes) {
+      this.maxPendingWritesPerAddress = atLeast(writes, 1, "maxPendingWritesPerAddress");
+      return this;
+    }
+
+    /**
      * Children a directory may have for a GET to list it; default 100 000 (the copy is taken under
      * the store's read lock). A larger directory gets HTTP 400 with error 209 {@code get: /dir has
      * more than N entries}. Listings are written as the client reads them, so their size in bytes
@@ -520,6 +533,7 @@ public final class EtcdNode implements Closeable {
       b.maxConnectionsPerAddress = maxConnectionsPerAddress;
       b.maxWatchersPerAddress = maxWatchersPerAddress;
       b.maxPendingWrites = maxPendingWrites;
+      b.maxPendingWritesPerAddress = maxPendingWritesPerAddress;
       b.maxListingEntries = maxListingEntries;
       b.maxBufferedRequestBytes = maxBufferedRequestBytes;
       b.maxBufferedRequestBytesPerAddress = maxBufferedRequestBytesPerAddress;

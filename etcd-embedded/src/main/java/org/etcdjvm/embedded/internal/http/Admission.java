@@ -44,6 +44,7 @@ final class Admission {
     private int connections;
     private final AtomicLong bufferedBytes = new AtomicLong();
     private final AtomicInteger watchers = new AtomicInteger();
+    private final AtomicInteger pendingWrites = new AtomicInteger();
 
     private Client(Object key) {
       this.key = key;
@@ -153,30 +154,46 @@ final class Admission {
 
   /** The {@code cause} of a 503 for a write over the bound of the write queue. */
   static final String PENDING_WRITES = "too many pending writes";
+  /** The {@code cause} of a 503 for a write over its address's share of the write queue. */
+  static final String ADDRESS_PENDING_WRITES = "too many pending writes from this address";
 
   /**
-   * Counts a write about to be submitted to Raft.
+   * Counts a write of {@code client} (connected from {@code remote}) about to be submitted to Raft.
    *
-   * @return false, counting nothing, when {@link HttpConfig#maxPendingWrites()} are pending already
-   *     (then reported, naming {@code remote}; the write must not be submitted)
+   * @return null when counted; else, counting nothing, the {@code cause} of the 503 (the write must
+   *     not be submitted), reported naming {@code remote}
    */
-  boolean startWrite(SocketAddress remote) {
-    while (true) {
-      int n = pendingWrites.get();
-      if (n >= config.maxPendingWrites()) {
-        warnings.warn(Kind.PENDING_WRITES, remote, "write refused (503): " + n
-            + " writes waiting for Raft on this node (maxPendingWrites)");
-        return false;
-      }
-      if (pendingWrites.compareAndSet(n, n + 1)) {
-        return true;
-      }
+  String startWrite(Client client, SocketAddress remote) {
+    if (!tryIncrement(client.pendingWrites, config.maxPendingWritesPerAddress())) {
+      warnings.warn(Kind.PENDING_WRITES_PER_ADDRESS, remote, "write refused (503): "
+          + config.maxPendingWritesPerAddress() + " writes from this address waiting for Raft (maxPendingWritesPerAddress)");
+      return ADDRESS_PENDING_WRITES;
     }
+    if (!tryIncrement(pendingWrites, config.maxPendingWrites())) {
+      client.pendingWrites.decrementAndGet();
+      warnings.warn(Kind.PENDING_WRITES, remote, "write refused (503): " + config.maxPendingWrites()
+          + " writes waiting for Raft on this node (maxPendingWrites)");
+      return PENDING_WRITES;
+    }
+    return null;
   }
 
   /** A write counted by {@link #startWrite} completed, one way or another. */
-  void endWrite() {
+  void endWrite(Client client) {
+    client.pendingWrites.decrementAndGet();
     pendingWrites.decrementAndGet();
+  }
+
+  private static boolean tryIncrement(AtomicInteger counter, int limit) {
+    while (true) {
+      int n = counter.get();
+      if (n >= limit) {
+        return false;
+      }
+      if (counter.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
   }
 
   /** Writes submitted to Raft and not completed yet. */

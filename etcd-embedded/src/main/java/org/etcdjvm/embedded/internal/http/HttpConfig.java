@@ -29,6 +29,12 @@ public final class HttpConfig {
    * only adds latency, and every waiting write keeps its value in memory.
    */
   public static final int DEFAULT_MAX_PENDING_WRITES = 1_000;
+  /**
+   * A quarter of {@link #DEFAULT_MAX_PENDING_WRITES}: 250 writes in flight already fill the
+   * 256-write Raft batches, so one host still gets the node's full write rate, and cannot take the
+   * whole queue.
+   */
+  public static final int DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS = 250;
   /** Copying 100 000 children takes a few milliseconds, under the store's read lock (writes wait). */
   public static final int DEFAULT_MAX_LISTING_ENTRIES = 100_000;
   /** A request line and headers are a few hundred bytes; 10 s is generous even on a bad link. */
@@ -52,6 +58,7 @@ public final class HttpConfig {
   private final int maxConnectionsPerAddress;
   private final int maxWatchersPerAddress;
   private final int maxPendingWrites;
+  private final int maxPendingWritesPerAddress;
   private final int maxListingEntries;
   /** 0: the default (never below one body at the limit). */
   private final long maxBufferedRequestBytes;
@@ -71,6 +78,7 @@ public final class HttpConfig {
     this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
     this.maxWatchersPerAddress = b.maxWatchersPerAddress;
     this.maxPendingWrites = b.maxPendingWrites;
+    this.maxPendingWritesPerAddress = b.maxPendingWritesPerAddress;
     this.maxListingEntries = b.maxListingEntries;
     this.maxBufferedRequestBytes = b.maxBufferedRequestBytes;
     this.maxBufferedRequestBytesPerAddress = b.maxBufferedRequestBytesPerAddress;
@@ -152,6 +160,15 @@ public final class HttpConfig {
    */
   public int maxPendingWrites() {
     return maxPendingWrites;
+  }
+
+  /**
+   * Like {@link #maxPendingWrites()}, for the writes of one client IP address; one more is answered
+   * {@code 503} with error 300 and is not submitted (default
+   * {@value #DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS}).
+   */
+  public int maxPendingWritesPerAddress() {
+    return maxPendingWritesPerAddress;
   }
 
   /**
@@ -243,7 +260,7 @@ public final class HttpConfig {
 
   private java.util.List<Object> values() {
     return java.util.List.of(host, port, maxBodyBytes, maxFormFields, maxConnections, maxConnectionsPerAddress,
-        maxWatchersPerAddress, maxPendingWrites, maxListingEntries, maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
+        maxWatchersPerAddress, maxPendingWrites, maxPendingWritesPerAddress, maxListingEntries, maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
         writeTimeout);
   }
 
@@ -257,6 +274,7 @@ public final class HttpConfig {
     private int maxConnectionsPerAddress = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
     private int maxWatchersPerAddress = DEFAULT_MAX_WATCHERS_PER_ADDRESS;
     private int maxPendingWrites = DEFAULT_MAX_PENDING_WRITES;
+    private int maxPendingWritesPerAddress = DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS;
     private int maxListingEntries = DEFAULT_MAX_LISTING_ENTRIES;
     private long maxBufferedRequestBytes;
     private long maxBufferedRequestBytesPerAddress;
@@ -279,6 +297,7 @@ public final class HttpConfig {
       this.maxConnectionsPerAddress = c.maxConnectionsPerAddress;
       this.maxWatchersPerAddress = c.maxWatchersPerAddress;
       this.maxPendingWrites = c.maxPendingWrites;
+      this.maxPendingWritesPerAddress = c.maxPendingWritesPerAddress;
       this.maxListingEntries = c.maxListingEntries;
       this.maxBufferedRequestBytes = c.maxBufferedRequestBytes;
       this.maxBufferedRequestBytesPerAddress = c.maxBufferedRequestBytesPerAddress;
@@ -315,6 +334,11 @@ public final class HttpConfig {
 
     public Builder maxPendingWrites(int writes) {
       this.maxPendingWrites = writes;
+      return this;
+    }
+
+    public Builder maxPendingWritesPerAddress(int writes) {
+      this.maxPendingWritesPerAddress = writes;
       return this;
     }
 
@@ -373,6 +397,7 @@ public final class HttpConfig {
       atLeast(maxConnectionsPerAddress, 1, "maxConnectionsPerAddress");
       atLeast(maxWatchersPerAddress, 1, "maxWatchersPerAddress");
       atLeast(maxPendingWrites, 1, "maxPendingWrites");
+      atLeast(maxPendingWritesPerAddress, 1, "maxPendingWritesPerAddress");
       atLeast(maxListingEntries, 1, "maxListingEntries");
       // A body at the size limit must fit, or such requests could never be served. 0 is the default.
       if (maxBufferedRequestBytes != 0) {

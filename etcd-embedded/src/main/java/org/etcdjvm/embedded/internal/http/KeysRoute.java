@@ -203,22 +203,23 @@ final class KeysRoute {
     }
     // The write queue is bounded here, before Raft: a refused write is not submitted at all.
     Admission admission = exchange.admission();
-    if (!admission.startWrite(exchange.channel().remoteAddress())) {
-      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL,
-          Admission.PENDING_WRITES);
+    Admission.Client client = exchange.client();
+    String refusal = admission.startWrite(client, exchange.channel().remoteAddress());
+    if (refusal != null) {
+      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL, refusal);
       return;
     }
     CompletableFuture<Event> result;
     try {
       result = replica.submit(op);
     } catch (RuntimeException e) {
-      admission.endWrite();
+      admission.endWrite(client);
       log.debug("submitting {} failed", op, e);
       exchange.respondError(EtcdError.RAFT_INTERNAL, "internal error");
       return;
     }
     result.whenComplete((event, failure) -> {
-      admission.endWrite();
+      admission.endWrite(client);
       exchange.execute(() -> written(exchange, op, event, failure));
     });
   }

@@ -33,6 +33,7 @@ final class LimitWarnings {
     WATCHERS,
     WATCHERS_PER_ADDRESS,
     PENDING_WRITES,
+    PENDING_WRITES_PER_ADDRESS,
     LISTING_SIZE
   }
 

@@ -66,6 +66,44 @@ class BoundedWorkTest {
   }
 
   @Test
+  void oneAddressGetsAQuarterOfTheWriteQueue() throws Exception {
+    HttpConfig config = TestServer.config().maxPendingWrites(10).maxPendingWritesPerAddress(2).build();
+    List<RawHttp> waiting = new ArrayList<>();
+    try (TestServer node = new TestServer(config)) {
+      node.replica.holdWrites(true);
+      for (int i = 0; i < 2; i++) {
+        RawHttp c = new RawHttp(node.url, "127.0.0.2");
+        waiting.add(c);
+        c.send(put("/a" + i, "v"));
+      }
+      Await.until(WAIT, () -> node.replica.submitted() == 2, () -> node.replica.submitted() + " of 2 submitted");
+      try (RawHttp c = new RawHttp(node.url, "127.0.0.2")) {
+        c.send(put("/a2", "v"));
+        assertThat(c.read().body()).isEqualTo("{\"errorCode\":300,\"message\":\"Raft Internal Error\","
+            + "\"cause\":\"too many pending writes from this address\"}\n");
+      }
+      RawHttp other = new RawHttp(node.url, "127.0.0.3");
+      waiting.add(other);
+      other.send(put("/b", "v"));
+      Await.until(WAIT, () -> node.replica.submitted() == 3, () -> "the other address's write was not submitted");
+      assertThat(node.warnings()).anySatisfy(w -> assertThat(w).startsWith("client 127.0.0.2:")
+          .contains("(maxPendingWritesPerAddress)"));
+      node.replica.holdWrites(false);
+      node.replica.releaseHeldWrites();
+      for (RawHttp c : waiting) {
+        assertThat(c.read().status()).isEqualTo(200);
+      }
+      // The slots are given back: the address writes again.
+      try (RawHttp c = new RawHttp(node.url, "127.0.0.2")) {
+        c.send(put("/a3", "v"));
+        assertThat(c.read().status()).isEqualTo(200);
+      }
+    } finally {
+      waiting.forEach(RawHttp::close);
+    }
+  }
+
+  @Test
   void aDirectoryLargerThanTheListingLimitIs400() throws Exception {
     HttpConfig config = TestServer.config().maxListingEntries(10).build();
     try (TestServer node = new TestServer(config)) {

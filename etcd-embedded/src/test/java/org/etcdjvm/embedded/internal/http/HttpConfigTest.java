@@ -15,6 +15,10 @@ class HttpConfigTest {
     assertThat(config.maxConnections()).isEqualTo(10_000);
     assertThat(config.maxFormFields()).isEqualTo(1_000);
     assertThat(config.maxConnectionsPerAddress()).isEqualTo(2_000);
+    assertThat(config.maxWatchersPerAddress()).isEqualTo(1_000);
+    assertThat(config.maxPendingWrites()).isEqualTo(1_000);
+    assertThat(config.maxPendingWritesPerAddress()).isEqualTo(250);
+    assertThat(config.maxListingEntries()).isEqualTo(100_000);
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.readHeaderTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(config.readBodyTimeout()).isEqualTo(Duration.ofSeconds(30));
@@ -62,6 +66,14 @@ class HttpConfigTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxConnectionsPerAddress(0).build())
         .hasMessage("maxConnectionsPerAddress < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxWatchersPerAddress(0).build())
+        .hasMessage("maxWatchersPerAddress < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxPendingWrites(0).build())
+        .hasMessage("maxPendingWrites < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxPendingWritesPerAddress(0).build())
+        .hasMessage("maxPendingWritesPerAddress < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxListingEntries(0).build())
+        .hasMessage("maxListingEntries < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxBufferedRequestBytes(1000).build())
         .hasMessage("maxBufferedRequestBytes < 2097152: 1000");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxBufferedRequestBytesPerAddress(-1).build())
