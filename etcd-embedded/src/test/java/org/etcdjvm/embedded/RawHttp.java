@@ -44,7 +44,7 @@ public final class RawHttp implements Closeable {
       }
       socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
       socket.setSoTimeout(15_000);
-      in = socket.getInputStream();
+      in = new java.io.BufferedInputStream(socket.getInputStream(), 16 * 1024);
       out = socket.getOutputStream();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -184,6 +184,28 @@ public final class RawHttp implements Closeable {
       return b;
     }
     return in.read();
+  }
+
+  /**
+   * Whether the server has sent something (an answer) or closed the connection; waits at most 1 ms.
+   * Consumes what it finds, so use it only on a connection that is to be dropped when it says yes.
+   */
+  public boolean answeredOrClosed() {
+    try {
+      socket.setSoTimeout(1);
+      in.read();
+      return true;
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    } finally {
+      try {
+        socket.setSoTimeout(15_000);
+      } catch (IOException closed) {
+        // nothing to restore
+      }
+    }
   }
 
   /** How long a read may block before it fails; 15 s unless changed. */
