@@ -97,11 +97,11 @@ final class KeysRoute {
       exchange.respondJson(V1Json.event(result.node(), now, zone));
       return;
     }
-    ListingBody large = ListingBody.ofLargeListing(result.children(), now, zone);
-    if (large == null) {
-      exchange.respondJson(V1Json.events(result.children(), now, zone));
+    byte[] small = ListingBody.renderSmall(result.children(), now, zone);
+    if (small != null) {
+      exchange.respondJson(small);
     } else {
-      exchange.respondStreamed(HttpResponses.APPLICATION_JSON, large);
+      exchange.respondStreamed(HttpResponses.APPLICATION_JSON, ListingBody.of(result.children(), now, zone));
     }
   }
 

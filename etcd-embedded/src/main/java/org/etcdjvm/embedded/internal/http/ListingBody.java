@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.stream.ChunkedInput;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
@@ -40,15 +41,31 @@ final class ListingBody implements ChunkedInput<ByteBuf> {
   }
 
   /**
-   * The listing of {@code entries} as a chunked body, or null when it is at most {@value
-   * #CHUNK_BYTES} bytes and is better rendered whole ({@link V1Json#events}).
+   * The listing of {@code entries} whole (the bytes of {@link V1Json#events}), or null when it is
+   * longer than {@value #CHUNK_BYTES} characters: then it is sent by {@link #of}. Rendering stops as
+   * soon as it is too long, so a large listing costs at most that much twice.
    */
-  static ListingBody ofLargeListing(List<Event> entries, Instant now, ZoneId zone) {
+  static byte[] renderSmall(List<Event> entries, Instant now, ZoneId zone) {
+    StringBuilder whole = new StringBuilder(256).append('[');
+    for (int i = 0; i < entries.size(); i++) {
+      if (i > 0) {
+        whole.append(',');
+      }
+      whole.append(V1Json.eventText(entries.get(i), now, zone));
+      if (whole.length() > CHUNK_BYTES) {
+        return null;
+      }
+    }
+    return whole.append(']').toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The listing as a chunked body; its exact length is counted first, with the same {@code now}. */
+  static ListingBody of(List<Event> entries, Instant now, ZoneId zone) {
     long length = 2 + Math.max(0, entries.size() - 1); // brackets and commas
     for (Event e : entries) {
       length += ByteBufUtil.utf8Bytes(V1Json.eventText(e, now, zone));
     }
-    return length <= CHUNK_BYTES ? null : new ListingBody(entries, now, zone, length);
+    return new ListingBody(entries, now, zone, length);
   }
 
   @Override
