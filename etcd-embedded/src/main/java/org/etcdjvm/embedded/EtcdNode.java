@@ -85,9 +85,22 @@ public final class EtcdNode implements Closeable {
         config.maxLogBytes, limits));
     String[] client = splitHostPort(config.clientAddress);
     this.http = new V1HttpServer(raft, HttpConfig.of(
-            config.clientListenHost != null ? config.clientListenHost : client[0], Integer.parseInt(client[1]))
-        .withMaxBodyBytes(config.maxBodyBytes)
-        .withMaxConnections(config.maxConnections), config.corsOrigins);
+            config.clientListenHost != null ? config.clientListenHost : client[0], Integer.parseInt(client[1])).toBuilder()
+        .maxBodyBytes(config.maxBodyBytes)
+        .maxFormFields(config.maxFormFields)
+        .maxConnections(config.maxConnections)
+        .maxConnectionsPerAddress(config.maxConnectionsPerAddress)
+        .maxWatchersPerAddress(config.maxWatchersPerAddress)
+        .maxPendingWrites(config.maxPendingWrites)
+        .maxPendingWritesPerAddress(config.maxPendingWritesPerAddress)
+        .maxListingEntries(config.maxListingEntries)
+        .maxBufferedRequestBytes(config.maxBufferedRequestBytes)
+        .maxBufferedRequestBytesPerAddress(config.maxBufferedRequestBytesPerAddress)
+        .idleTimeout(config.idleTimeout)
+        .readHeaderTimeout(config.readHeaderTimeout)
+        .readBodyTimeout(config.readBodyTimeout)
+        .writeTimeout(config.writeTimeout)
+        .build(), config.corsOrigins);
   }
 
   /** A builder with etcd's defaults. */
@@ -304,6 +317,18 @@ public final class EtcdNode implements Closeable {
     private int historySize = 1000;
     private int maxWatchers = 10_000;
     private int maxConnections = 10_000;
+    private int maxFormFields = HttpConfig.DEFAULT_MAX_FORM_FIELDS;
+    private int maxConnectionsPerAddress = HttpConfig.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+    private int maxWatchersPerAddress = HttpConfig.DEFAULT_MAX_WATCHERS_PER_ADDRESS;
+    private int maxPendingWrites = HttpConfig.DEFAULT_MAX_PENDING_WRITES;
+    private int maxPendingWritesPerAddress = HttpConfig.DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS;
+    private int maxListingEntries = HttpConfig.DEFAULT_MAX_LISTING_ENTRIES;
+    private long maxBufferedRequestBytes; // 0: HttpConfig's default
+    private long maxBufferedRequestBytesPerAddress; // 0: HttpConfig's default
+    private Duration idleTimeout = HttpConfig.DEFAULT_IDLE_TIMEOUT;
+    private Duration readHeaderTimeout = HttpConfig.DEFAULT_READ_HEADER_TIMEOUT;
+    private Duration readBodyTimeout = HttpConfig.DEFAULT_READ_BODY_TIMEOUT;
+    private Duration writeTimeout = HttpConfig.DEFAULT_WRITE_TIMEOUT;
 
     private Builder() {
     }
@@ -475,6 +500,48 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
+    /**
+     * Concurrent watches from one client IP address; default 1 000, a tenth of {@link #maxWatchers},
+     * so that one client cannot take every slot. More get HTTP 503 with error 300 {@code too many
+     * watchers from this address}, and a WARN line (at most one a minute) naming the address.
+     */
+    public Builder maxWatchersPerAddress(int watchers) {
+      this.maxWatchersPerAddress = atLeast(watchers, 1, "maxWatchersPerAddress");
+      return this;
+    }
+
+    /**
+     * Writes this node may have waiting for Raft at once; default 1 000 (about 0.1 s of writes on
+     * 2 cores). One more gets HTTP 503 with error 300 {@code too many pending writes} and is not
+     * written (nothing of it is applied), with a WARN line (at most one a minute).
+     */
+    public Builder maxPendingWrites(int writes) {
+      this.maxPendingWrites = atLeast(writes, 1, "maxPendingWrites");
+      return this;
+    }
+
+    /**
+     * Writes from one client IP address waiting for Raft at once; default 250, a quarter of
+     * {@link #maxPendingWrites} (250 in flight already fill the 256-write Raft batches, so one host
+     * still gets the full write rate). One more gets HTTP 503 with error 300 {@code too many pending
+     * writes from this address} and is not written, with a WARN line (at most one a minute).
+     */
+    public Builder maxPendingWritesPerAddress(int writes) {
+      this.maxPendingWritesPerAddress = atLeast(writes, 1, "maxPendingWritesPerAddress");
+      return this;
+    }
+
+    /**
+     * Children a directory may have for a GET to list it; default 100 000 (the copy is taken under
+     * the store's read lock). A larger directory gets HTTP 400 with error 209 {@code get: /dir has
+     * more than N entries}. Listings are written as the client reads them, so their size in bytes
+     * is not limited.
+     */
+    public Builder maxListingEntries(int entries) {
+      this.maxListingEntries = atLeast(entries, 1, "maxListingEntries");
+      return this;
+    }
+
     /** Concurrent client connections per node; default 10 000. More are closed at once. */
     public Builder maxConnections(int connections) {
       this.maxConnections = atLeast(connections, 1, "maxConnections");
@@ -498,6 +565,16 @@ public final class EtcdNode implements Closeable {
     }
 
     /**
+     * Concurrent client connections from one IP address; default 2 000, a fifth of
+     * {@link #maxConnections}, so that one client cannot lock the others out. More are closed at
+     * once, before anything is read, with a WARN line (at most one a minute) naming the address.
+     */
+    public Builder maxConnectionsPerAddress(int connections) {
+      this.maxConnectionsPerAddress = atLeast(connections, 1, "maxConnectionsPerAddress");
+      return this;
+    }
+
+    /**
      * The most the Raft log may hold on disk before a snapshot is taken and the log before it
      * dropped, at once rather than at the next scheduled compaction (every 10 s). It bounds the
      * data directory (log plus one or two snapshots) and the time a restart replays. Default
@@ -508,6 +585,79 @@ public final class EtcdNode implements Closeable {
         throw new IllegalArgumentException("maxLogSize < 32 MB (two log segments): " + bytes);
       }
       this.maxLogBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Request bytes the node keeps in memory at once, all clients together: bodies being received,
+     * pipelined requests waiting their turn, writes waiting for Raft. Default 256 MiB, or a quarter
+     * of the JVM's maximum direct memory if that is less (Netty keeps request bytes there); at least
+     * {@link #maxBodyBytes} (checked by {@link #build()}). A request that would go over is answered HTTP 503 (error 300) before
+     * its body is read, or, if it is already being received, 503 and the connection is closed; a
+     * WARN line (at most one a minute) names the address.
+     */
+    public Builder maxBufferedRequestBytes(long bytes) {
+      this.maxBufferedRequestBytes = atLeast(bytes, 1L, "maxBufferedRequestBytes");
+      return this;
+    }
+
+    /**
+     * Like {@link #maxBufferedRequestBytes}, for the requests of one client IP address; default a
+     * quarter of it (64 MiB by default), at least {@link #maxBodyBytes} (checked by {@link #build()}). Beyond it: HTTP 503 as
+     * there.
+     */
+    public Builder maxBufferedRequestBytesPerAddress(long bytes) {
+      this.maxBufferedRequestBytesPerAddress = atLeast(bytes, 1L, "maxBufferedRequestBytesPerAddress");
+      return this;
+    }
+
+    /**
+     * How long a keep-alive connection may sit without a request before the node closes it; default
+     * 60 s. Connections waiting in a watch or for a write's commit are never idle (a watch may wait
+     * for hours). {@link Duration#ZERO}: never.
+     */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = notNegative(timeout, "idleTimeout");
+      return this;
+    }
+
+    /**
+     * How long a request line and headers may take to arrive, from their first byte (the first
+     * request of a connection: from the connect); default 10 s. Slower: HTTP 408 and the connection
+     * is closed, with a WARN line (at most one a minute). {@link Duration#ZERO}: no deadline.
+     */
+    public Builder readHeaderTimeout(Duration timeout) {
+      this.readHeaderTimeout = notNegative(timeout, "readHeaderTimeout");
+      return this;
+    }
+
+    /**
+     * How long a request body may take to arrive after its headers; default 30 s (a 2 MiB body at
+     * 70 KB/s). Slower: HTTP 408 and the connection is closed, with a WARN line (at most one a
+     * minute). {@link Duration#ZERO}: no deadline.
+     */
+    public Builder readBodyTimeout(Duration timeout) {
+      this.readBodyTimeout = notNegative(timeout, "readBodyTimeout");
+      return this;
+    }
+
+    /**
+     * How long the node waits for a client that does not read its responses (its connection's
+     * write buffer stays full); default 30 s. Then the connection is closed, with a WARN line (at
+     * most one a minute). Until then that connection is not read from, and the node's other
+     * connections are served as usual. {@link Duration#ZERO}: no deadline.
+     */
+    public Builder writeTimeout(Duration timeout) {
+      this.writeTimeout = notNegative(timeout, "writeTimeout");
+      return this;
+    }
+
+    /**
+     * Form fields per request, body and query string together; default 1 000 (etcd reads four).
+     * A request with more gets HTTP 400, error 209, and none of its fields is acted on.
+     */
+    public Builder maxFormFields(int fields) {
+      this.maxFormFields = atLeast(fields, 1, "maxFormFields");
       return this;
     }
 
@@ -543,6 +693,18 @@ public final class EtcdNode implements Closeable {
       b.historySize = historySize;
       b.maxWatchers = maxWatchers;
       b.maxConnections = maxConnections;
+      b.maxFormFields = maxFormFields;
+      b.maxConnectionsPerAddress = maxConnectionsPerAddress;
+      b.maxWatchersPerAddress = maxWatchersPerAddress;
+      b.maxPendingWrites = maxPendingWrites;
+      b.maxPendingWritesPerAddress = maxPendingWritesPerAddress;
+      b.maxListingEntries = maxListingEntries;
+      b.maxBufferedRequestBytes = maxBufferedRequestBytes;
+      b.maxBufferedRequestBytesPerAddress = maxBufferedRequestBytesPerAddress;
+      b.idleTimeout = idleTimeout;
+      b.readHeaderTimeout = readHeaderTimeout;
+      b.readBodyTimeout = readBodyTimeout;
+      b.writeTimeout = writeTimeout;
       return b;
     }
 
@@ -554,7 +716,22 @@ public final class EtcdNode implements Closeable {
       return d;
     }
 
+    private static Duration notNegative(Duration d, String what) {
+      Objects.requireNonNull(d, what + " == null");
+      if (d.isNegative()) {
+        throw new IllegalArgumentException(what + " must not be negative: " + d);
+      }
+      return d;
+    }
+
     private static int atLeast(int value, int min, String what) {
+      if (value < min) {
+        throw new IllegalArgumentException(what + " < " + min + ": " + value);
+      }
+      return value;
+    }
+
+    private static long atLeast(long value, long min, String what) {
       if (value < min) {
         throw new IllegalArgumentException(what + " < " + min + ": " + value);
       }

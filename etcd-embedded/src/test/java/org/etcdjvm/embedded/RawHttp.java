@@ -20,20 +20,31 @@ import java.util.Map;
  * bytes, bodies on HEAD, {@code Expect: 100-continue} without a body, hang-ups mid-request). Every
  * response of the node has a {@code Content-Length}, so parsing is simple.
  */
-final class RawHttp implements Closeable {
+public final class RawHttp implements Closeable {
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
   /** A byte read ahead by {@link #tryRead}, or -1. */
   private int pushedBack = -1;
 
-  RawHttp(String baseUrl) {
+  public RawHttp(String baseUrl) {
+    this(baseUrl, null);
+  }
+
+  /**
+   * Connects from {@code localAddress} (e.g. {@code 127.0.0.2}: on Linux all of 127/8 is loopback,
+   * so one machine can play several client addresses), or from any address when null.
+   */
+  public RawHttp(String baseUrl, String localAddress) {
     URI uri = URI.create(baseUrl);
     try {
       socket = new Socket();
+      if (localAddress != null) {
+        socket.bind(new InetSocketAddress(localAddress, 0));
+      }
       socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
       socket.setSoTimeout(15_000);
-      in = socket.getInputStream();
+      in = new java.io.BufferedInputStream(socket.getInputStream(), 16 * 1024);
       out = socket.getOutputStream();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -41,33 +52,33 @@ final class RawHttp implements Closeable {
   }
 
   /** One response. Header names are lower case; {@code body} is UTF-8 decoded. */
-  record Response(int status, String statusLine, Map<String, String> headers, byte[] bytes) {
-    String body() {
+  public record Response(int status, String statusLine, Map<String, String> headers, byte[] bytes) {
+    public String body() {
       return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    String header(String name) {
+    public String header(String name) {
       return headers.get(name.toLowerCase(Locale.ROOT));
     }
   }
 
   /** Opens a connection, sends {@code request} (ISO-8859-1, so each char is one byte), reads one response, closes. */
-  static Response exchange(String baseUrl, String request) {
+  public static Response exchange(String baseUrl, String request) {
     return exchange(baseUrl, request.getBytes(StandardCharsets.ISO_8859_1), false);
   }
 
-  static Response exchange(String baseUrl, byte[] request, boolean head) {
+  public static Response exchange(String baseUrl, byte[] request, boolean head) {
     try (RawHttp c = new RawHttp(baseUrl)) {
       c.send(request);
       return c.read(head);
     }
   }
 
-  void send(String request) {
+  public void send(String request) {
     send(request.getBytes(StandardCharsets.ISO_8859_1));
   }
 
-  void send(byte[] request) {
+  public void send(byte[] request) {
     try {
       out.write(request);
       out.flush();
@@ -76,12 +87,12 @@ final class RawHttp implements Closeable {
     }
   }
 
-  Response read() {
+  public Response read() {
     return read(false);
   }
 
   /** Reads one response; for a response to HEAD ({@code head}), no body is read whatever the headers say. */
-  Response read(boolean head) {
+  public Response read(boolean head) {
     try {
       String statusLine = line();
       Map<String, String> headers = new LinkedHashMap<>();
@@ -111,7 +122,7 @@ final class RawHttp implements Closeable {
    *
    * @return the response, or null when nothing came in time (the connection stays usable)
    */
-  Response tryRead(int timeoutMillis) {
+  public Response tryRead(int timeoutMillis) {
     try {
       socket.setSoTimeout(timeoutMillis);
       int first;
@@ -133,7 +144,7 @@ final class RawHttp implements Closeable {
   }
 
   /** Whether the server closed the connection (end of stream or reset) within the socket timeout. */
-  boolean closedByServer() {
+  public boolean closedByServer() {
     try {
       return in.read() < 0;
     } catch (java.net.SocketTimeoutException e) {
@@ -144,7 +155,7 @@ final class RawHttp implements Closeable {
   }
 
   /** Hangs up abruptly: RST instead of FIN. */
-  void reset() {
+  public void reset() {
     try {
       socket.setSoLinger(true, 0);
       socket.close();
@@ -173,6 +184,42 @@ final class RawHttp implements Closeable {
       return b;
     }
     return in.read();
+  }
+
+  /**
+   * Whether the server has sent something (an answer) or closed the connection; waits at most 1 ms.
+   * Consumes what it finds, so use it only on a connection that is to be dropped when it says yes.
+   */
+  public boolean answeredOrClosed() {
+    try {
+      socket.setSoTimeout(1);
+      in.read();
+      return true;
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    } finally {
+      try {
+        socket.setSoTimeout(15_000);
+      } catch (IOException closed) {
+        // nothing to restore
+      }
+    }
+  }
+
+  /** How long a read may block before it fails; 15 s unless changed. */
+  public void setReadTimeout(int millis) {
+    try {
+      socket.setSoTimeout(millis);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The socket's input, for tests that read (or refuse to read) at their own pace. */
+  public InputStream input() {
+    return in;
   }
 
   @Override

@@ -4,7 +4,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import org.etcdjvm.embedded.internal.store.EtcdError;
 
 /**
  * {@link HttpObjectAggregator} whose answer to an oversized body is the etcd error JSON with 413.
@@ -12,15 +14,17 @@ import io.netty.handler.codec.http.HttpUtil;
  *
  * <p>Netty's own handling sends an empty 413 and, in several cases, closes the connection at once;
  * a client still sending its body then often sees a reset, never the 413. Here the oversized request
- * becomes an {@link OversizedRequest} that {@link HttpConnection} answers in turn (keeping pipelined
+ * becomes a {@link RejectedRequest} that {@link HttpConnection} answers in turn (keeping pipelined
  * responses in order), the aggregator throws away the rest of the body, and a client that sent
  * {@code Expect: 100-continue} gets the 413 instead of the go-ahead, so it never sends the body, and
  * with {@code Connection: close}, since the stream then holds no body for the decoder to skip.
  */
 final class BodySizeLimit extends HttpObjectAggregator {
+  private final String cause;
 
   BodySizeLimit(int maxBodyBytes) {
     super(maxBodyBytes);
+    this.cause = "request body is larger than " + maxBodyBytes + " bytes";
   }
 
   @Override
@@ -38,6 +42,7 @@ final class BodySizeLimit extends HttpObjectAggregator {
     // not send the body, so the decoder would take its next request for the body and the connection
     // would hang. Answer with Connection: close instead (a body sent anyway is discarded meanwhile).
     boolean keepAlive = HttpUtil.isKeepAlive(oversized) && !HttpUtil.is100ContinueExpected(oversized);
-    ctx.fireChannelRead(new OversizedRequest(oversized.protocolVersion(), keepAlive));
+    ctx.fireChannelRead(new RejectedRequest(oversized.protocolVersion(), keepAlive,
+        HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, EtcdError.INVALID_FIELD, cause));
   }
 }

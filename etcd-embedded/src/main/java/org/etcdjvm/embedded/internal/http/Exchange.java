@@ -1,5 +1,6 @@
 package org.etcdjvm.embedded.internal.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -11,20 +12,28 @@ import org.etcdjvm.embedded.internal.store.EtcdError;
 /**
  * One request being answered. It is answered exactly once; a second answer (a watch event racing a
  * hang-up, say) is dropped. Confined to the channel's event loop, except {@link #execute}.
+ *
+ * <p>It holds its request's bytes in the node's budget of buffered request bytes until it is
+ * answered: for a write, that covers the value waiting for Raft too. A route that keeps an exchange
+ * open for long without needing the request any more (a watch) lets go of them with
+ * {@link #releaseRequestBytes()}.
  */
 final class Exchange {
   private final HttpConnection connection;
   private final HttpVersion version;
   private final boolean keepAlive;
   private final RequestTarget target;
+  private long requestBytes;
   private boolean done;
   private String allowOrigin;
 
-  Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target) {
+  Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target,
+      long requestBytes) {
     this.connection = connection;
     this.version = version;
     this.keepAlive = keepAlive;
     this.target = target;
+    this.requestBytes = requestBytes;
   }
 
   HttpVersion version() {
@@ -49,8 +58,30 @@ final class Exchange {
     return connection.channel();
   }
 
+  /** The event loop of this request's connection. */
+  EventExecutor executor() {
+    return connection.executor();
+  }
+
   boolean isDone() {
     return done;
+  }
+
+  /** The client address's share of the node's limits. */
+  Admission.Client client() {
+    return connection.client();
+  }
+
+  Admission admission() {
+    return connection.admission();
+  }
+
+  /** Gives this request's bytes back to the budget; done by {@link #respond} at the latest. */
+  void releaseRequestBytes() {
+    if (requestBytes > 0) {
+      connection.releaseRequestBytes(requestBytes);
+      requestBytes = 0;
+    }
   }
 
   /**
@@ -85,7 +116,24 @@ final class Exchange {
     if (allowOrigin != null) {
       response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, allowOrigin);
     }
+    releaseRequestBytes();
     connection.send(this, response);
+  }
+
+  /** A 200 with a JSON body the caller hands over. */
+  void respondJson(ByteBuf body) {
+    respond(HttpResponses.json(version, HttpResponseStatus.OK, body));
+  }
+
+  /** A 200 whose body of the given media type is written in chunks as the client reads it. */
+  void respondStreamed(CharSequence contentType, ListingBody body) {
+    if (done) {
+      body.close();
+      return;
+    }
+    done = true;
+    releaseRequestBytes();
+    connection.sendStreamed(this, HttpResponses.streamedHead(version, contentType, body.length()), body);
   }
 
   void respondJson(byte[] body) {

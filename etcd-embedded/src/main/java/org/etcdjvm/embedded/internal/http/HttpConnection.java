@@ -9,7 +9,9 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -19,19 +21,35 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import org.etcdjvm.embedded.internal.http.LimitWarnings.Kind;
 import org.etcdjvm.embedded.internal.store.EtcdError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The last handler of one client connection: answers its requests one at a time, in order, and owns
- * keep-alive and the idle timeout. Confined to the channel's event loop.
+ * keep-alive, backpressure and the connection's deadlines. Confined to the channel's event loop.
  *
- * <p>Requests are answered strictly in arrival order, as HTTP/1.1 pipelining demands: while one
- * waits (a watch, a write waiting for its commit), later ones queue here; past
- * {@value #MAX_QUEUED} queued requests the connection stops reading until the queue drains.
+ * <p><b>Order.</b> Requests are answered strictly in arrival order, as HTTP/1.1 pipelining demands:
+ * while one waits (a watch, a write waiting for its commit), later ones queue here.
+ *
+ * <p><b>Backpressure.</b> The next request is taken up only while the channel is writable (its
+ * outbound buffer is below Netty's high-water mark), so a client that sends requests but does not
+ * read the answers has at most one answer waiting in memory; the connection stops reading while it
+ * is not writable or {@value #MAX_QUEUED} requests are queued, and other connections on the same
+ * event loop are served meanwhile. A connection that stays unwritable for the write timeout is
+ * closed.
+ *
+ * <p><b>Deadlines.</b> A request's line and headers must arrive within the header timeout of its
+ * first byte (the first request: of the connection's accept), its body within the body timeout of
+ * its headers; otherwise the answer is {@code 408} and the connection closes. A connection with no
+ * request in progress and nothing to answer is closed after the idle timeout. A connection whose
+ * request is being answered (a long-poll watch, a write waiting for its commit) is not idle. Read
+ * deadlines pause while the connection itself has stopped reading. One timer per connection checks
+ * them, at most every {@code min(timeouts)}.
  *
  * <p>Keep-alive is handled here rather than by Netty's {@code HttpServerKeepAliveHandler}, because
  * that handler closes the socket right after a {@code Connection: close} response, and a client still
@@ -44,9 +62,25 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /** After answering a request we will not read further, how long the client gets to hang up. */
   private static final long LINGER_MILLIS = 2_000;
 
+  /** How far the connection is in receiving its next request. */
+  private enum Reading {
+    /** No byte of the next request yet. */
+    AWAITING,
+    /** Its first bytes, not all its headers. */
+    HEADERS,
+    /** Its headers, not all its body. */
+    BODY
+  }
+
   private final V1Routes routes;
-  private final long idleTimeoutNanos;
-  private final int maxBodyBytes;
+  private final Admission admission;
+  private final Admission.Client client;
+  private final long idleNanos;
+  private final long headerNanos;
+  private final long bodyNanos;
+  private final long writeNanos;
+  /** The longest the deadline timer sleeps: the shortest timeout, so no deadline set meanwhile is missed. */
+  private final long tickNanos;
 
   private ChannelHandlerContext ctx;
   /** The request being answered, or null. */
@@ -55,14 +89,43 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean dispatching;
   /** A response carried {@code Connection: close}: whatever the client sends next is dropped. */
   private boolean closing;
+  /** A response body is being written in chunks; the next request waits for it to be done. */
+  private boolean streaming;
   private ArrayDeque<Object> queued;
-  private long lastActivityNanos;
-  private ScheduledFuture<?> idleCheck;
+  private Reading reading = Reading.AWAITING;
+  /** Whether a request has arrived on this connection: until then, the header timeout is the idle timeout. */
+  private boolean requestSeen;
+  /** When the current {@link #reading} phase began, or when the connection last went idle. */
+  private long readingSinceNanos;
+  /** When the channel stopped being writable; 0 while it is writable. */
+  private long unwritableSinceNanos;
+  /** Request bytes reserved for this connection and not yet released. */
+  private long heldBytes;
+  private ScheduledFuture<?> timer;
 
-  HttpConnection(V1Routes routes, long idleTimeoutNanos, int maxBodyBytes) {
+  HttpConnection(V1Routes routes, HttpConfig config, Admission admission, Admission.Client client) {
     this.routes = routes;
-    this.idleTimeoutNanos = idleTimeoutNanos;
-    this.maxBodyBytes = maxBodyBytes;
+    this.admission = admission;
+    this.client = client;
+    this.idleNanos = nanos(config.idleTimeout());
+    this.headerNanos = nanos(config.readHeaderTimeout());
+    this.bodyNanos = nanos(config.readBodyTimeout());
+    this.writeNanos = nanos(config.writeTimeout());
+    long shortest = Long.MAX_VALUE;
+    for (long t : new long[] {idleNanos, headerNanos, bodyNanos, writeNanos}) {
+      if (t > 0) {
+        shortest = Math.min(shortest, t);
+      }
+    }
+    this.tickNanos = shortest == Long.MAX_VALUE ? 0 : shortest;
+  }
+
+  private static long nanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException centuries) {
+      return 0; // never, for practical purposes
+    }
   }
 
   Channel channel() {
@@ -73,6 +136,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return ctx.executor();
   }
 
+  Admission.Client client() {
+    return client;
+  }
+
+  Admission admission() {
+    return admission;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
@@ -80,67 +151,150 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    lastActivityNanos = System.nanoTime();
-    if (idleTimeoutNanos > 0) {
-      scheduleIdleCheck(idleTimeoutNanos);
+    readingSinceNanos = System.nanoTime();
+    if (!ctx.channel().isWritable()) {
+      unwritableSinceNanos = readingSinceNanos;
+    }
+    if (tickNanos > 0) {
+      timer = ctx.executor().schedule(this::tick, tickNanos, TimeUnit.NANOSECONDS);
     }
     super.channelActive(ctx);
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    if (idleCheck != null) {
-      idleCheck.cancel(false);
+    if (timer != null) {
+      timer.cancel(false);
     }
     if (queued != null) {
       for (Object msg; (msg = queued.poll()) != null; ) {
         ReferenceCountUtil.release(msg);
       }
     }
+    releaseRequestBytes(heldBytes);
     super.channelInactive(ctx);
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** Called by {@link V1ServerCodec} after a read: the decoder holds part of a request. */
+  void requestStarted() {
+    if (reading == Reading.AWAITING) {
+      reading = Reading.HEADERS;
+      readingSinceNanos = System.nanoTime();
+    }
+  }
+
+  /** Called by {@link RequestBudget}: a request's headers are complete. */
+  void headersReceived() {
+    reading = Reading.BODY;
+    requestSeen = true;
+    readingSinceNanos = System.nanoTime();
+  }
+
+  /** Called by {@link RequestBudget}: a request's body is complete. */
+  void bodyReceived() {
+    reading = Reading.AWAITING;
+    readingSinceNanos = System.nanoTime();
+  }
+
+  /** Reserves request bytes for this connection; null when reserved, else the cause of the refusal. */
+  String reserveRequestBytes(long bytes) {
+    String refusal = admission.reserveBytes(client, ctx.channel().remoteAddress(), bytes);
+    if (refusal == null) {
+      heldBytes += bytes;
+    }
+    return refusal;
+  }
+
+  void releaseRequestBytes(long bytes) {
+    long released = Math.min(bytes, heldBytes);
+    if (released > 0) {
+      heldBytes -= released;
+      admission.releaseBytes(client, released);
+    }
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (closing || !(msg instanceof FullHttpRequest || msg instanceof OversizedRequest)) {
+    if (closing || !(msg instanceof FullHttpRequest || msg instanceof RejectedRequest)) {
       ReferenceCountUtil.release(msg);
       return;
     }
-    lastActivityNanos = System.nanoTime();
-    if (current != null || (queued != null && !queued.isEmpty())) {
+    if (!canProcess() || (queued != null && !queued.isEmpty())) {
       if (queued == null) {
         queued = new ArrayDeque<>();
       }
       queued.add(msg);
-      if (queued.size() >= MAX_QUEUED) {
-        ctx.channel().config().setAutoRead(false);
-      }
+      updateReading();
       return;
     }
     process(msg);
   }
 
-  /** Answers {@code msg}, then every queued request, until one has to wait. */
+  /** Whether the next request may be taken up now. */
+  private boolean canProcess() {
+    return current == null && !closing && !streaming && ctx.channel().isWritable();
+  }
+
+  private boolean busy() {
+    return current != null || streaming || (queued != null && !queued.isEmpty());
+  }
+
+  /** Answers {@code msg}, then every queued request, until one has to wait or the channel fills up. */
   private void process(Object msg) {
     while (msg != null) {
       handle(msg);
-      if (current != null || closing) {
-        return;
+      if (!canProcess()) {
+        break;
       }
       msg = queued == null ? null : queued.poll();
     }
-    if (!ctx.channel().config().isAutoRead()) {
-      ctx.channel().config().setAutoRead(true);
+    noteIdle();
+    updateReading();
+  }
+
+  /** With nothing to answer and nothing being received, the idle deadline runs from now. */
+  private void noteIdle() {
+    if (!busy() && reading == Reading.AWAITING) {
+      readingSinceNanos = System.nanoTime();
+    }
+  }
+
+  /** Takes up queued requests again, if any and if allowed. */
+  private void resume() {
+    if (canProcess()) {
+      Object next = queued == null ? null : queued.poll();
+      if (next != null) {
+        process(next);
+        return;
+      }
+    }
+    noteIdle();
+    updateReading();
+  }
+
+  /**
+   * Reads from the socket only while the answers can go out and the queue is short; a closing
+   * connection reads (and drops) what the client still sends, so it can hang up cleanly.
+   */
+  private void updateReading() {
+    boolean read = closing
+        || (ctx.channel().isWritable() && !streaming && (queued == null || queued.size() < MAX_QUEUED));
+    if (read != ctx.channel().config().isAutoRead()) {
+      ctx.channel().config().setAutoRead(read);
+      if (read) {
+        readingSinceNanos = System.nanoTime(); // read deadlines were paused while we did not read
+      }
     }
   }
 
   private void handle(Object msg) {
-    if (msg instanceof OversizedRequest oversized) {
+    if (msg instanceof RejectedRequest rejected) {
       dispatching = true;
       try {
-        current = new Exchange(this, oversized.version(), oversized.keepAlive(), RequestTarget.NONE);
-        current.respondError(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, EtcdError.INVALID_FIELD,
-            "request body is larger than " + maxBodyBytes + " bytes");
+        current = new Exchange(this, rejected.version(), rejected.keepAlive(), RequestTarget.NONE, 0);
+        current.respondError(rejected.status(), rejected.error(), rejected.cause());
       } finally {
         dispatching = false;
       }
@@ -151,11 +305,24 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     dispatching = true;
     try {
       if (request.decoderResult().isFailure()) {
+        releaseRequestBytes(request.content().readableBytes());
         rejectMalformed(request);
         return;
       }
-      exchange = new Exchange(this, request.protocolVersion(), HttpUtil.isKeepAlive(request),
-          RequestTarget.parse(request.uri()));
+      HttpVersion version = request.protocolVersion();
+      if (!version.protocolName().equals("HTTP") || version.majorVersion() != 1) {
+        // Netty takes any "NAME/d.d"; answering "HTTP/9.9 200 OK" would be worse than refusing.
+        releaseRequestBytes(request.content().readableBytes());
+        current = new Exchange(this, HttpVersion.HTTP_1_1, false, RequestTarget.NONE, 0);
+        current.respondError(HttpResponseStatus.BAD_REQUEST, EtcdError.INVALID_FIELD,
+            "malformed HTTP request: unsupported protocol version");
+        return;
+      }
+      if (version.minorVersion() > 1) {
+        version = HttpVersion.HTTP_1_1; // a later 1.x speaks 1.1 (RFC 9110 §2.5)
+      }
+      exchange = new Exchange(this, version, HttpUtil.isKeepAlive(request),
+          RequestTarget.parse(request.uri()), request.content().readableBytes());
       current = exchange;
       routes.dispatch(exchange, request);
     } catch (RuntimeException e) {
@@ -186,9 +353,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       text = "malformed HTTP request";
     }
     log.debug("malformed request: {}", cause == null ? "?" : cause.toString());
-    current = new Exchange(this, HttpVersion.HTTP_1_1, false, RequestTarget.NONE);
+    current = new Exchange(this, HttpVersion.HTTP_1_1, false, RequestTarget.NONE, 0);
     current.respondError(status, EtcdError.INVALID_FIELD, text);
   }
+
+  // ------------------------------------------------------------------ writing
 
   /** Writes the answer of {@code exchange}; called by {@link Exchange#respond}. */
   void send(Exchange exchange, FullHttpResponse response) {
@@ -197,7 +366,6 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     current = null;
-    lastActivityNanos = System.nanoTime();
     if (exchange.keepAlive()) {
       if (exchange.version() == HttpVersion.HTTP_1_0) {
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
@@ -207,12 +375,59 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       closing = true;
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       ctx.writeAndFlush(response).addListener((ChannelFutureListener) this::closeAfterResponse);
+      updateReading();
       return;
     }
     if (!dispatching) {
-      Object next = queued == null ? null : queued.poll();
-      process(next);
+      resume();
     }
+  }
+
+  /**
+   * Writes the answer of {@code exchange} whose body comes in chunks; called by {@link
+   * Exchange#respondStreamed}. Netty's {@code ChunkedWriteHandler} pulls the chunks while the channel
+   * is writable; the next request waits until the last one is written.
+   */
+  void sendStreamed(Exchange exchange, HttpResponse head, ListingBody body) {
+    if (exchange != current || !ctx.channel().isActive()) {
+      body.close();
+      return;
+    }
+    current = null;
+    streaming = true;
+    boolean keepAlive = exchange.keepAlive();
+    if (!keepAlive) {
+      closing = true;
+      head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (exchange.version() == HttpVersion.HTTP_1_0) {
+      head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    }
+    ctx.write(head, ctx.voidPromise());
+    ctx.writeAndFlush(new HttpChunkedInput(body)).addListener((ChannelFutureListener) written -> {
+      streaming = false;
+      if (!written.isSuccess()) {
+        written.channel().close();
+      } else if (!keepAlive) {
+        closeAfterResponse(written);
+      } else {
+        resume();
+      }
+    });
+    updateReading();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    if (ctx.channel().isWritable()) {
+      unwritableSinceNanos = 0;
+      resume();
+    } else {
+      if (unwritableSinceNanos == 0) {
+        unwritableSinceNanos = System.nanoTime();
+      }
+      updateReading();
+    }
+    super.channelWritabilityChanged(ctx);
   }
 
   /**
@@ -235,21 +450,80 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     });
   }
 
-  private void scheduleIdleCheck(long delayNanos) {
-    idleCheck = ctx.executor().schedule(this::checkIdle, delayNanos, TimeUnit.NANOSECONDS);
-  }
+  // ------------------------------------------------------------------ deadlines
 
-  private void checkIdle() {
+  private void tick() {
     if (!ctx.channel().isActive()) {
       return;
     }
-    long idleFor = System.nanoTime() - lastActivityNanos;
-    if (current == null && idleFor >= idleTimeoutNanos) {
-      log.debug("closing {}: idle for {} ms", ctx.channel(), TimeUnit.NANOSECONDS.toMillis(idleFor));
+    long now = System.nanoTime();
+    long next = now + tickNanos;
+    if (unwritableSinceNanos != 0 && writeNanos > 0) {
+      long deadline = unwritableSinceNanos + writeNanos;
+      if (now - deadline >= 0) {
+        admission.warnings().warn(Kind.SLOW_READER, ctx.channel().remoteAddress(), "connection closed: it took "
+            + "none of its responses for " + millis(writeNanos) + " ms (writeTimeout)");
+        ctx.close();
+        return;
+      }
+      next = earlier(next, deadline);
+    }
+    long deadline = readDeadline();
+    if (deadline != 0 && !closing) {
+      if (now - deadline >= 0) {
+        readTimedOut();
+        if (!ctx.channel().isActive()) {
+          return;
+        }
+      } else {
+        next = earlier(next, deadline);
+      }
+    }
+    timer = ctx.executor().schedule(this::tick, Math.max(1, next - now), TimeUnit.NANOSECONDS);
+  }
+
+  private static long earlier(long a, long b) {
+    return b - a < 0 ? b : a;
+  }
+
+  /** When the request being received (or the idle connection) times out; 0 for never. */
+  private long readDeadline() {
+    if (!ctx.channel().config().isAutoRead()) {
+      return 0; // we stopped reading, so the client cannot make progress
+    }
+    long timeout = switch (reading) {
+      case AWAITING -> busy() ? 0 : requestSeen ? idleNanos : headerNanos;
+      case HEADERS -> headerNanos;
+      case BODY -> bodyNanos;
+    };
+    return timeout == 0 ? 0 : readingSinceNanos + timeout;
+  }
+
+  private void readTimedOut() {
+    if (reading == Reading.AWAITING) {
+      if (requestSeen) {
+        log.debug("closing {}: idle for {} ms", ctx.channel(), millis(idleNanos));
+      } else {
+        admission.warnings().warn(Kind.SLOW_REQUEST, ctx.channel().remoteAddress(), "connection closed: no "
+            + "request within " + millis(headerNanos) + " ms of connecting (readHeaderTimeout)");
+      }
       ctx.close();
       return;
     }
-    scheduleIdleCheck(current == null ? idleTimeoutNanos - idleFor : idleTimeoutNanos);
+    String what = reading == Reading.HEADERS
+        ? "request headers did not arrive within " + millis(headerNanos) + " ms (readHeaderTimeout)"
+        : "request body did not arrive within " + millis(bodyNanos) + " ms of its headers (readBodyTimeout)";
+    admission.warnings().warn(Kind.SLOW_REQUEST, ctx.channel().remoteAddress(), "408, connection closed: " + what);
+    if (current != null) {
+      ctx.close(); // a request is being answered: nothing can be said in between
+      return;
+    }
+    current = new Exchange(this, HttpVersion.HTTP_1_1, false, RequestTarget.NONE, 0);
+    current.respondError(HttpResponseStatus.REQUEST_TIMEOUT, EtcdError.INVALID_FIELD, what);
+  }
+
+  private static long millis(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
 
   @Override

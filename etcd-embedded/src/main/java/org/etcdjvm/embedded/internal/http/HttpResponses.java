@@ -1,8 +1,11 @@
 package org.etcdjvm.embedded.internal.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -47,6 +50,23 @@ final class HttpResponses {
   /** {@code application/json}. */
   static FullHttpResponse json(HttpVersion version, HttpResponseStatus status, byte[] body) {
     return body(version, status, APPLICATION_JSON, body);
+  }
+
+  /** {@code application/json}, with a body the caller hands over (it is released once written). */
+  static FullHttpResponse json(HttpVersion version, HttpResponseStatus status, ByteBuf body) {
+    FullHttpResponse response = new DefaultFullHttpResponse(version, status, body, HEADERS, TRAILERS);
+    HttpHeaders headers = response.headers();
+    headers.set(HttpHeaderNames.CONTENT_TYPE, APPLICATION_JSON);
+    headers.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    return response;
+  }
+
+  /** The status line and headers of a 200 whose body of {@code length} bytes follows in chunks. */
+  static HttpResponse streamedHead(HttpVersion version, CharSequence contentType, long length) {
+    HttpResponse response = new DefaultHttpResponse(version, HttpResponseStatus.OK, HEADERS);
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+    response.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
+    return response;
   }
 
   /** {@code text/plain; charset=utf-8}. */

@@ -2,6 +2,7 @@ package org.etcdjvm.embedded.internal.http;
 
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Optional;
@@ -10,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import org.etcdjvm.embedded.internal.http.LimitWarnings.Kind;
 import org.etcdjvm.embedded.internal.raft.MemberInfo;
 import org.etcdjvm.embedded.internal.raft.NotLeaderException;
 import org.etcdjvm.embedded.internal.raft.Replica;
@@ -45,10 +47,14 @@ final class KeysRoute {
 
   private final Replica replica;
   private final StoreStats stats;
+  private final int maxFormFields;
+  private final int maxListingEntries;
 
-  KeysRoute(Replica replica, StoreStats stats) {
+  KeysRoute(Replica replica, StoreStats stats, HttpConfig config) {
     this.replica = replica;
     this.stats = stats;
+    this.maxFormFields = config.maxFormFields();
+    this.maxListingEntries = config.maxListingEntries();
   }
 
   void handle(Exchange exchange, FullHttpRequest request, String rawKey) {
@@ -66,24 +72,50 @@ final class KeysRoute {
 
   private void get(Exchange exchange, String rawKey) {
     EtcdStore store = replica.store();
+    String key;
+    GetResult result;
     try {
-      GetResult result = store.get(cleanKey(rawKey, store.limits().maxKeyBytes()));
-      Instant now = replica.now();
-      ZoneId zone = ZoneId.systemDefault();
-      byte[] body = result.isDirectory()
-          ? V1Json.events(result.children(), now, zone)
-          : V1Json.event(result.node(), now, zone);
-      stats.countGet();
-      exchange.respondJson(body);
+      key = cleanKey(rawKey, store.limits().maxKeyBytes());
     } catch (StoreException e) {
       exchange.respondError(e.error(), e.cause());
+      return;
+    }
+    try {
+      result = store.get(key, maxListingEntries);
+    } catch (StoreException e) {
+      if (e.error() == EtcdError.INVALID_FIELD) { // the directory is too large to list
+        exchange.admission().warnings().warn(Kind.LISTING_SIZE, exchange.channel().remoteAddress(),
+            "400: " + e.cause() + " (maxListingEntries)");
+      }
+      exchange.respondError(e.error(), e.cause());
+      return;
+    }
+    Instant now = replica.now();
+    ZoneId zone = ZoneId.systemDefault();
+    stats.countGet();
+    if (!result.isDirectory()) {
+      exchange.respondJson(V1Json.event(result.node(), now, zone));
+      return;
+    }
+    byte[] small = ListingBody.renderSmall(result.children(), now, zone);
+    if (small != null) {
+      exchange.respondJson(small);
+    } else {
+      exchange.respondStreamed(HttpResponses.APPLICATION_JSON, ListingBody.of(result.children(), now, zone));
     }
   }
 
   /** The checks of v1-api.md §4.1, in its order, then our 209 validation, then the write. */
   private void set(Exchange exchange, FullHttpRequest request, String rawKey) {
     EtcdStore store = replica.store();
-    FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true);
+    FormFields form = FormFields.of(request, request.content(), exchange.rawQuery(), true, maxFormFields);
+    if (form.tooManyFields()) {
+      // The fields past the limit were never read: refuse rather than act on part of the form.
+      exchange.admission().warnings().warn(Kind.FORM_FIELDS, exchange.channel().remoteAddress(),
+          "400: more than " + maxFormFields + " form fields (maxFormFields)");
+      exchange.respondError(EtcdError.INVALID_FIELD, tooManyFields(maxFormFields));
+      return;
+    }
     String key = null;
     StoreException badKey = null;
     try {
@@ -169,15 +201,27 @@ final class KeysRoute {
         return;
       }
     }
+    // The write queue is bounded here, before Raft: a refused write is not submitted at all.
+    Admission admission = exchange.admission();
+    Admission.Client client = exchange.client();
+    String refusal = admission.startWrite(client, exchange.channel().remoteAddress());
+    if (refusal != null) {
+      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL, refusal);
+      return;
+    }
     CompletableFuture<Event> result;
     try {
       result = replica.submit(op);
     } catch (RuntimeException e) {
+      admission.endWrite(client);
       log.debug("submitting {} failed", op, e);
       exchange.respondError(EtcdError.RAFT_INTERNAL, "internal error");
       return;
     }
-    result.whenComplete((event, failure) -> exchange.execute(() -> written(exchange, op, event, failure)));
+    result.whenComplete((event, failure) -> {
+      admission.endWrite(client);
+      exchange.execute(() -> written(exchange, op, event, failure));
+    });
   }
 
   /** On the event loop: answers a write once Raft is done with it. */
@@ -228,6 +272,10 @@ final class KeysRoute {
       throw new StoreException(EtcdError.INVALID_FIELD, invalidEncoding("key"));
     }
     return KeyPath.clean(decoded, maxKeyBytes);
+  }
+
+  static String tooManyFields(int maxFormFields) {
+    return "form: more than " + maxFormFields + " fields";
   }
 
   static String invalidEncoding(String field) {

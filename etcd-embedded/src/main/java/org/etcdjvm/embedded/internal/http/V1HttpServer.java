@@ -1,6 +1,8 @@
 package org.etcdjvm.embedded.internal.http;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -8,17 +10,20 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
+import io.netty.util.internal.PlatformDependent;
 import java.io.Closeable;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -26,7 +31,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.etcdjvm.embedded.internal.raft.Replica;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * writes complete from Raft's future, and a waiting watch holds no thread.
  *
  * <p>Limits: request line {@value #MAX_REQUEST_LINE_BYTES} bytes (a value sent in the query string
- * must fit; send large values in the body), headers {@value #MAX_HEADER_BYTES} bytes, body
- * {@link HttpConfig#maxBodyBytes()}, connections {@link HttpConfig#maxConnections()}.
+ * must fit; send large values in the body), headers {@value #MAX_HEADER_BYTES} bytes, and those of
+ * {@link HttpConfig}: body size, connections per node and per client address, buffered request
+ * bytes, read and write deadlines (see {@link HttpConnection}).
  *
  * <p>Thread-safe. {@link #start()} once; {@link #close()} any number of times, from any thread.
  */
@@ -51,12 +56,32 @@ public final class V1HttpServer implements Closeable {
   public static final int MAX_REQUEST_LINE_BYTES = 64 * 1024;
   /** Largest header block; a larger one gets 431. */
   public static final int MAX_HEADER_BYTES = 64 * 1024;
+  /**
+   * A connection whose unsent responses exceed the high mark stops being read from until they drop
+   * below the low mark; Netty's defaults, stated here because the backpressure depends on them.
+   */
+  static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+  /**
+   * TCP keep-alive probes after 60 s of silence, every 10 s, 6 of them: a client that vanished
+   * without closing (power loss, a dropped NAT mapping) frees its connection, and the watch it was
+   * waiting in, within about two minutes rather than the kernel's default of over two hours.
+   */
+  private static final int KEEPALIVE_IDLE_SECONDS = 60;
+  private static final int KEEPALIVE_INTERVAL_SECONDS = 10;
+  private static final int KEEPALIVE_PROBES = 6;
 
   private final Replica replica;
   private final HttpConfig config;
   private final V1Routes routes;
-  private final long idleTimeoutNanos;
-  private final AtomicInteger connections = new AtomicInteger();
+  private final Admission admission;
+  /**
+   * The server's own buffer pool, without thread-local caches. Netty's shared pool caches freed
+   * buffers per event loop and trims a cache only after 8 192 allocations on its thread; cached
+   * buffers pin the pool's 4 MiB chunks, so after a burst (150 connections sending 2 MiB bodies)
+   * an event loop that goes quiet kept 64 MB of direct memory for good. Without the caches, a chunk
+   * is given back once it is empty. Arenas: one per worker thread.
+   */
+  private final ByteBufAllocator allocator;
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -66,21 +91,27 @@ public final class V1HttpServer implements Closeable {
   private volatile InetSocketAddress boundAddress;
 
   public V1HttpServer(Replica replica, HttpConfig config) {
-    this(replica, config, java.util.List.of());
+    this(replica, config, java.util.List.of(), new LimitWarnings());
   }
 
   /** @param corsOrigins origins allowed by CORS ({@code "*"}: any); empty: no CORS headers */
   public V1HttpServer(Replica replica, HttpConfig config, java.util.List<String> corsOrigins) {
+    this(replica, config, corsOrigins, new LimitWarnings());
+  }
+
+  /** With the limit warnings going to {@code warnings} (tests). */
+  V1HttpServer(Replica replica, HttpConfig config, LimitWarnings warnings) {
+    this(replica, config, java.util.List.of(), warnings);
+  }
+
+  private V1HttpServer(Replica replica, HttpConfig config, java.util.List<String> corsOrigins, LimitWarnings warnings) {
     this.replica = Objects.requireNonNull(replica, "replica == null");
     this.config = Objects.requireNonNull(config, "config == null");
-    this.routes = new V1Routes(replica, corsOrigins);
-    long idle;
-    try {
-      idle = config.idleTimeout().toNanos();
-    } catch (ArithmeticException centuries) {
-      idle = Long.MAX_VALUE;
-    }
-    this.idleTimeoutNanos = idle;
+    this.routes = new V1Routes(replica, config, corsOrigins);
+    this.admission = new Admission(config, warnings);
+    int workers = Runtime.getRuntime().availableProcessors();
+    this.allocator = new PooledByteBufAllocator(PlatformDependent.directBufferPreferred(), workers, workers,
+        PooledByteBufAllocator.defaultPageSize(), PooledByteBufAllocator.defaultMaxOrder(), 0, 0, false);
   }
 
   /**
@@ -113,7 +144,14 @@ public final class V1HttpServer implements Closeable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+        .childOption(ChannelOption.ALLOCATOR, allocator)
         .childHandler(new Initializer());
+    if (epoll) {
+      bootstrap.childOption(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
+          .childOption(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
+          .childOption(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES);
+    }
 
     CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
     String where = config.host() + ":" + config.port();
@@ -161,7 +199,12 @@ public final class V1HttpServer implements Closeable {
 
   /** How many client connections are open right now. */
   public int openConnections() {
-    return connections.get();
+    return admission.connections();
+  }
+
+  /** How many bytes of requests are buffered right now (see {@link HttpConfig#maxBufferedRequestBytes()}). */
+  public long bufferedRequestBytes() {
+    return admission.bufferedBytes();
   }
 
   /**
@@ -213,29 +256,36 @@ public final class V1HttpServer implements Closeable {
     return false;
   }
 
-  /** Per connection: enforce the connection limit, then codec → body limit → our handler. */
+  /**
+   * Per connection: the connection limits (node and client address) before anything is read, then
+   * codec → chunked writer (streamed listings) → body budget → body limit → our
+   * handler.
+   */
   private final class Initializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
-      if (connections.incrementAndGet() > config.maxConnections()) {
-        connections.decrementAndGet();
-        log.debug("refusing {}: {} connections open", ch.remoteAddress(), config.maxConnections());
+      Admission.Client client = admission.admitConnection(ch.remoteAddress());
+      if (client == null) {
         ch.close();
         return;
       }
-      ch.closeFuture().addListener(f -> connections.decrementAndGet());
-      configure(ch.pipeline(), routes, config.maxBodyBytes(), idleTimeoutNanos);
+      ch.closeFuture().addListener(f -> admission.releaseConnection(client));
+      configure(ch.pipeline(), routes, config, admission, client);
     }
   }
 
-  /** The handlers of one connection. */
-  static void configure(ChannelPipeline pipeline, V1Routes routes, int maxBodyBytes, long idleTimeoutNanos) {
+  /** The handlers of one connection of {@code client}. */
+  static void configure(ChannelPipeline pipeline, V1Routes routes, HttpConfig config, Admission admission,
+      Admission.Client client) {
     HttpDecoderConfig decoderConfig = new HttpDecoderConfig()
         .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
         .setMaxHeaderSize(MAX_HEADER_BYTES);
+    HttpConnection connection = new HttpConnection(routes, config, admission, client);
     pipeline
-        .addLast("codec", new HttpServerCodec(decoderConfig))
-        .addLast("aggregator", new BodySizeLimit(maxBodyBytes))
-        .addLast("v1", new HttpConnection(routes, idleTimeoutNanos, maxBodyBytes));
+        .addLast("codec", new V1ServerCodec(decoderConfig, connection))
+        .addLast("chunked", new ChunkedWriteHandler())
+        .addLast("budget", new RequestBudget(connection, config.maxBodyBytes()))
+        .addLast("aggregator", new BodySizeLimit(config.maxBodyBytes()))
+        .addLast("v1", connection);
   }
 }

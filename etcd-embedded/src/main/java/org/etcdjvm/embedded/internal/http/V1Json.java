@@ -30,9 +30,14 @@ public final class V1Json {
    * when &le; 0.
    */
   public static byte[] event(Event e, Instant now, ZoneId zone) {
+    return utf8(eventText(e, now, zone));
+  }
+
+  /** {@link #event} as text, for a caller that encodes it into a buffer of its own. */
+  static StringBuilder eventText(Event e, Instant now, ZoneId zone) {
     StringBuilder sb = new StringBuilder(96 + length(e.value()) + length(e.prevValue()));
     appendEvent(sb, e, now, zone);
-    return utf8(sb);
+    return sb;
   }
 
   /** A JSON array of response objects ({@code "[]"} if empty), e.g. a directory listing. */

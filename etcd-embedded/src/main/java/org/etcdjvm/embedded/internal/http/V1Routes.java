@@ -22,15 +22,15 @@ final class V1Routes {
 
   private final java.util.Set<String> corsOrigins;
 
-  V1Routes(Replica replica) {
-    this(replica, java.util.List.of());
+  V1Routes(Replica replica, HttpConfig config) {
+    this(replica, config, java.util.List.of());
   }
 
-  V1Routes(Replica replica, java.util.List<String> corsOrigins) {
+  V1Routes(Replica replica, HttpConfig config, java.util.List<String> corsOrigins) {
     this.corsOrigins = java.util.Set.copyOf(corsOrigins);
     StoreStats stats = new StoreStats();
-    this.keys = new KeysRoute(replica, stats);
-    this.watch = new WatchRoute(replica);
+    this.keys = new KeysRoute(replica, stats, config);
+    this.watch = new WatchRoute(replica, config);
     this.cluster = new ClusterRoutes(replica, stats);
   }
 

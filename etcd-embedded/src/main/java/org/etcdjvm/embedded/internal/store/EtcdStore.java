@@ -140,6 +140,16 @@ public final class EtcdStore {
    * @throws StoreException KEY_NOT_FOUND "get: /foo" when missing (or under a file)
    */
   public GetResult get(String cleanKey) throws StoreException {
+    return get(cleanKey, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Like {@link #get(String)}, refusing to list a directory of more than {@code maxChildren}
+   * children: the listing is copied under the read lock, during which writes wait.
+   *
+   * @throws StoreException INVALID_FIELD "get: /dir has more than N entries" for such a directory
+   */
+  public GetResult get(String cleanKey, int maxChildren) throws StoreException {
     rw.readLock().lock();
     try {
       Node n = nodes.get(cleanKey);
@@ -150,6 +160,10 @@ public final class EtcdStore {
       long idx = index;
       if (n.children == null) {
         return new GetResult(new Event(Action.GET, n.key, false, null, n.value, false, n.expiration, idx), null);
+      }
+      if (n.children.size() > maxChildren) {
+        throw new StoreException(EtcdError.INVALID_FIELD,
+            "get: " + cleanKey + " has more than " + maxChildren + " entries");
       }
       Event[] children = new Event[n.children.size()];
       int i = 0;

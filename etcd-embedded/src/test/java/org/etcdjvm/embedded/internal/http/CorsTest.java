@@ -18,7 +18,12 @@ class CorsTest {
     EmbeddedChannel channel = new EmbeddedChannel(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
-        V1HttpServer.configure(ch.pipeline(), new V1Routes(null, origins), 1024, 0);
+        HttpConfig config = HttpConfig.of("127.0.0.1", 0).toBuilder().maxBodyBytes(1024)
+            .idleTimeout(java.time.Duration.ZERO).readHeaderTimeout(java.time.Duration.ZERO)
+            .readBodyTimeout(java.time.Duration.ZERO).writeTimeout(java.time.Duration.ZERO).build();
+        Admission admission = new Admission(config, new LimitWarnings());
+        V1HttpServer.configure(ch.pipeline(), new V1Routes(null, config, origins), config, admission,
+            admission.admitConnection(ch.remoteAddress()));
       }
     });
     try {

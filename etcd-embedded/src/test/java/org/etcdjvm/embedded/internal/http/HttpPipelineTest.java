@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,12 +23,22 @@ class HttpPipelineTest {
   private static final String TOO_LARGE =
       "{\"errorCode\":209,\"message\":\"Invalid field\",\"cause\":\"request body is larger than 64 bytes\"}\n";
 
-  private final EmbeddedChannel channel = new EmbeddedChannel(new ChannelInitializer<Channel>() {
-    @Override
-    protected void initChannel(Channel ch) {
-      V1HttpServer.configure(ch.pipeline(), new V1Routes(null), MAX_BODY, 0);
-    }
-  });
+  private final EmbeddedChannel channel = newChannel(MAX_BODY);
+
+  /** The pipeline of one connection, with every deadline off (this channel's clock does not move). */
+  private static EmbeddedChannel newChannel(int maxBody) {
+    return new EmbeddedChannel(new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        HttpConfig config = HttpConfig.of("127.0.0.1", 0).toBuilder().maxBodyBytes(maxBody)
+            .idleTimeout(Duration.ZERO).readHeaderTimeout(Duration.ZERO).readBodyTimeout(Duration.ZERO)
+            .writeTimeout(Duration.ZERO).build();
+        Admission admission = new Admission(config, new LimitWarnings());
+        V1HttpServer.configure(ch.pipeline(), new V1Routes(null, config), config, admission,
+            admission.admitConnection(ch.remoteAddress()));
+      }
+    });
+  }
 
   @AfterEach
   void tearDown() {
@@ -193,5 +204,23 @@ class HttpPipelineTest {
     send("GET /version HTTP/1.1\r\nX-Big: " + "a".repeat(V1HttpServer.MAX_HEADER_BYTES) + "\r\n\r\n");
     assertThat(received()).startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n")
         .endsWith("\"cause\":\"request headers are larger than 65536 bytes\"}\n");
+  }
+
+  @Test
+  void aProtocolOtherThanHttp1IsRefusedWith400InHttp11() {
+    for (String version : new String[] {"HTTP/9.9", "HTTP/2.0"}) {
+      EmbeddedChannel ch = newChannel(MAX_BODY);
+      ch.writeInbound(Unpooled.copiedBuffer("GET /version " + version + "\r\n\r\n", StandardCharsets.ISO_8859_1));
+      StringBuilder out = new StringBuilder();
+      for (Object o; (o = ch.readOutbound()) != null; ) {
+        out.append(((ByteBuf) o).toString(StandardCharsets.UTF_8));
+        ((ByteBuf) o).release();
+      }
+      assertThat(out.toString()).as(version).startsWith("HTTP/1.1 400 Bad Request\r\n").contains("connection: close")
+          .endsWith("\"cause\":\"malformed HTTP request: unsupported protocol version\"}\n");
+      ch.finishAndReleaseAll();
+    }
+    send("GET /version HTTP/1.7\r\n\r\n");
+    assertThat(received()).startsWith("HTTP/1.1 200 OK\r\n").endsWith("etcd v0.1.2");
   }
 }
