@@ -94,6 +94,58 @@ class RuntimeMembershipTest {
         .isEqualTo(events.get(1));
   }
 
+  @Test
+  void consistentReadsGoToTheLeaderAndEveryAnswerCarriesTheReplicasIndex() throws Exception {
+    EtcdNode a = start("a");
+    EtcdNode b = start("b", peer(a));
+    EtcdNode leader = a.isLeader() ? a : b;
+    EtcdNode follower = leader == a ? b : a;
+    HttpResponse<String> set = new V1Http(leader.clientUrl()).post("/v1/keys/c", "value=1");
+    long index = V1Http.index(set.body());
+    assertThat(set.headers().firstValue("X-Etcd-Index")).contains(Long.toString(index));
+
+    java.net.http.HttpClient noRedirects = java.net.http.HttpClient.newHttpClient();
+    HttpResponse<String> redirected = noRedirects.send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create(follower.clientUrl() + "/v1/keys/c?consistent=true")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(redirected.statusCode()).isEqualTo(307);
+    assertThat(redirected.headers().firstValue("Location")).contains(leader.clientUrl() + "/v1/keys/c?consistent=true");
+
+    HttpResponse<String> consistent = new V1Http(follower.clientUrl()).get("/v1/keys/c?consistent=true");
+    assertThat(consistent.statusCode()).isEqualTo(200);
+    assertThat(consistent.body()).contains("\"value\":\"1\"");
+    assertThat(Long.parseLong(consistent.headers().firstValue("X-Etcd-Index").orElseThrow())).isGreaterThanOrEqualTo(index);
+
+    HttpResponse<String> missing = new V1Http(follower.clientUrl()).get("/v1/keys/nothing");
+    assertThat(missing.body()).contains("\"errorCode\":100");
+    assertThat(missing.headers().firstValue("X-Etcd-Index")).isPresent();
+  }
+
+  @Test
+  void aNodeThatIsStillStartingAnswers503UntilItIsReady() throws Exception {
+    EtcdNode waiting = EtcdNode.builder().name("w").dataDir(dir.resolve("w")).clientAddress("127.0.0.1:0")
+        .peerAddress("127.0.0.1:" + LocalCluster.freePort()).peers("127.0.0.1:1").startTimeout(java.time.Duration.ofSeconds(20))
+        .build();
+    nodes.add(waiting);
+    java.util.concurrent.CompletableFuture<EtcdNode> starting = waiting.start();
+    String url = null;
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (url == null && System.nanoTime() < deadline) {
+      try {
+        url = waiting.clientUrl();
+      } catch (IllegalStateException notBoundYet) {
+        Thread.sleep(10);
+      }
+    }
+    assertThat(url).isNotNull();
+    for (String path : new String[] {"/version", "/v1/keys/x", "/v1/machines"}) {
+      HttpResponse<String> r = new V1Http(url).get(path);
+      assertThat(r.statusCode()).as(path).isEqualTo(503);
+      assertThat(r.body()).contains("\"errorCode\":300").contains("starting");
+    }
+    assertThat(starting).isNotDone();
+  }
+
   private static Instant expiration(String json) {
     Matcher m = Pattern.compile("\"expiration\":\"([^\"]+)\"").matcher(json);
     assertThat(m.find()).as(json).isTrue();

@@ -120,8 +120,20 @@ final class Exchange<T> {
         throw allFailed;
       }
     }
+    if (spec.write && code == 503) {
+      // Refused before anything was proposed (a node still starting, a full write queue): the
+      // write was not applied, so it may go to the next endpoint like a refused connection.
+      String detail = error != null ? error.getMessage() : EtcdJson.bodySnippet(response);
+      if (error != null) serverError = error;
+      try {
+        return failover(new IOException("HTTP 503 from " + where + ": " + detail));
+      } catch (IOException allFailed) {
+        if (serverError != null) throw serverError;
+        throw allFailed;
+      }
+    }
     if (error != null) {
-      if (spec.write && code >= 500 && !isNoLeader(error)) {
+      if (spec.write && code >= 500 && code != 507 && !isNoLeader(error)) {
         // e.g. "timed out waiting for commit (outcome unknown)": the write may still be applied.
         throw new WriteOutcomeUnknownException(spec.method, response.request().url().toString(),
             error.getMessage(), error);

@@ -19,6 +19,7 @@ import org.etcdjvm.embedded.internal.store.EtcdError;
  * {@link #releaseRequestBytes()}.
  */
 final class Exchange {
+  static final String X_ETCD_INDEX = "X-Etcd-Index";
   private final HttpConnection connection;
   private final HttpVersion version;
   private final boolean keepAlive;
@@ -26,6 +27,8 @@ final class Exchange {
   private long requestBytes;
   private boolean done;
   private String allowOrigin;
+  /** The replica's index to send as {@code X-Etcd-Index}, or -1. */
+  private long etcdIndex = -1;
 
   Exchange(HttpConnection connection, HttpVersion version, boolean keepAlive, RequestTarget target,
       long requestBytes) {
@@ -106,6 +109,14 @@ final class Exchange {
     this.allowOrigin = origin;
   }
 
+  /**
+   * The index this answer reflects (the replica's store index when it read, or a write's index),
+   * sent as {@code X-Etcd-Index} (etcd v2's header): clients use it to read their own writes.
+   */
+  void etcdIndex(long index) {
+    this.etcdIndex = index;
+  }
+
   /** Sends {@code response} unless this request was already answered. On the event loop only. */
   void respond(FullHttpResponse response) {
     if (done) {
@@ -115,6 +126,9 @@ final class Exchange {
     done = true;
     if (allowOrigin != null) {
       response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, allowOrigin);
+    }
+    if (etcdIndex >= 0) {
+      response.headers().set(X_ETCD_INDEX, Long.toString(etcdIndex));
     }
     releaseRequestBytes();
     connection.send(this, response);
@@ -133,7 +147,14 @@ final class Exchange {
     }
     done = true;
     releaseRequestBytes();
-    connection.sendStreamed(this, HttpResponses.streamedHead(version, contentType, body.length()), body);
+    io.netty.handler.codec.http.HttpResponse head = HttpResponses.streamedHead(version, contentType, body.length());
+    if (allowOrigin != null) {
+      head.headers().set(io.netty.handler.codec.http.HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, allowOrigin);
+    }
+    if (etcdIndex >= 0) {
+      head.headers().set(X_ETCD_INDEX, Long.toString(etcdIndex));
+    }
+    connection.sendStreamed(this, head, body);
   }
 
   void respondJson(byte[] body) {

@@ -60,7 +60,11 @@ final class KeysRoute {
   void handle(Exchange exchange, FullHttpRequest request, String rawKey) {
     HttpMethod method = request.method();
     if (HttpMethod.GET.equals(method)) {
-      get(exchange, rawKey);
+      if (consistent(exchange.rawQuery())) {
+        consistentGet(exchange, rawKey);
+      } else {
+        get(exchange, rawKey);
+      }
     } else if (HttpMethod.POST.equals(method) || HttpMethod.PUT.equals(method)) {
       set(exchange, request, rawKey);
     } else if (HttpMethod.DELETE.equals(method)) {
@@ -70,8 +74,48 @@ final class KeysRoute {
     }
   }
 
+  /** Whether the query asks for a consistent read: {@code consistent=true} (etcd 0.2's name). */
+  static boolean consistent(String rawQuery) {
+    if (rawQuery == null) {
+      return false;
+    }
+    for (String pair : rawQuery.split("&", 64)) {
+      if (pair.equals("consistent=true") || pair.equals("consistent=1")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@code GET ...?consistent=true}: answered only with state at least as new as every write
+   * acknowledged before the read began. A follower redirects it to the leader (307, path and query
+   * kept); the leader first confirms it still leads and has applied everything committed (Raft's
+   * ReadIndex, {@link Replica#readBarrier}), then reads its replica. Without a leader: error 300.
+   */
+  private void consistentGet(Exchange exchange, String rawKey) {
+    if (!replica.isLeader()) {
+      exchange.respond(LeaderRedirect.to(replica.leader(), replica.name(), exchange.version(), exchange.rawPath(),
+          exchange.rawQuery()));
+      return;
+    }
+    replica.readBarrier().whenComplete((v, failure) -> exchange.execute(() -> {
+      if (failure == null) {
+        get(exchange, rawKey);
+      } else if (unwrap(failure) instanceof NotLeaderException e) {
+        exchange.respond(LeaderRedirect.to(e.leader(), replica.name(), exchange.version(), exchange.rawPath(),
+            exchange.rawQuery()));
+      } else {
+        exchange.respondError(EtcdError.RAFT_INTERNAL, "could not confirm the leadership for a consistent read: "
+            + unwrap(failure).getMessage());
+      }
+    }));
+  }
+
   private void get(Exchange exchange, String rawKey) {
     EtcdStore store = replica.store();
+    // Read first: the answer reflects at least this index (the store's index only grows).
+    exchange.etcdIndex(store.index());
     String key;
     GetResult result;
     try {
@@ -233,6 +277,7 @@ final class KeysRoute {
         stats.countDelete();
       }
       if (exchange.channel().isActive()) {
+        exchange.etcdIndex(event.index());
         exchange.respondJson(V1Json.event(event, replica.now(), ZoneId.systemDefault()));
       }
       return;
@@ -243,6 +288,8 @@ final class KeysRoute {
     } else if (cause instanceof NotLeaderException e) {
       exchange.respond(LeaderRedirect.to(e.leader(), replica.name(), exchange.version(), exchange.rawPath(),
           exchange.rawQuery()));
+    } else if (cause instanceof org.etcdjvm.embedded.internal.raft.DiskFullException e) {
+      exchange.respondError(HttpResponseStatus.INSUFFICIENT_STORAGE, EtcdError.RAFT_INTERNAL, e.getMessage());
     } else if (cause instanceof TimeoutException) {
       exchange.respondError(EtcdError.RAFT_INTERNAL, COMMIT_TIMEOUT);
     } else {

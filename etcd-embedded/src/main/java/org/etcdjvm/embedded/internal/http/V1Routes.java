@@ -1,7 +1,9 @@
 package org.etcdjvm.embedded.internal.http;
 
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import org.etcdjvm.embedded.internal.raft.Replica;
+import org.etcdjvm.embedded.internal.store.EtcdError;
 
 /**
  * The route table of the etcd 0.1.2 client API. Shared by every connection; stateless apart from the
@@ -21,6 +23,7 @@ final class V1Routes {
   private final ClusterRoutes cluster;
 
   private final java.util.Set<String> corsOrigins;
+  private final Replica replica;
 
   V1Routes(Replica replica, HttpConfig config) {
     this(replica, config, java.util.List.of());
@@ -28,6 +31,7 @@ final class V1Routes {
 
   V1Routes(Replica replica, HttpConfig config, java.util.List<String> corsOrigins) {
     this.corsOrigins = java.util.Set.copyOf(corsOrigins);
+    this.replica = replica;
     StoreStats stats = new StoreStats();
     this.keys = new KeysRoute(replica, stats, config);
     this.watch = new WatchRoute(replica, config);
@@ -38,6 +42,13 @@ final class V1Routes {
   void dispatch(Exchange exchange, FullHttpRequest request) {
     String path = exchange.rawPath();
     if (!corsOrigins.isEmpty() && cors(exchange, request)) {
+      return;
+    }
+    if (replica != null && !replica.ready() && answersOnlyWhenReady(path)) {
+      // Until the replica has caught up, a read could miss keys, a listing be partial, a watch
+      // replay an old event as new, and a write fail; and /version must not say "ready".
+      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, EtcdError.RAFT_INTERNAL,
+          "starting: waiting for " + replica.waitingFor());
       return;
     }
     if (path.startsWith("/v1/")) {
@@ -92,6 +103,11 @@ final class V1Routes {
       return true;
     }
     return false;
+  }
+
+  /** Everything but unknown paths (which stay 404) waits for the node to be ready. */
+  private static boolean answersOnlyWhenReady(String path) {
+    return path.startsWith("/v1/") || path.startsWith("/remove/") || path.equals("/version") || path.equals("/");
   }
 
   /** {@code path} is {@code prefix} itself or lies below it. */

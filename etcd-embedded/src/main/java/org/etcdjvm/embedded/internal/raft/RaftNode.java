@@ -51,6 +51,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   private volatile Map<String, MemberInfo> registry = Map.of();
   private volatile long registryIndex = -1;
   private volatile String currentStep = "nothing (not started)";
+  private volatile boolean ready;
 
   /** A member of an Atomix Raft group. */
   public RaftNode(RaftConfig config) {
@@ -102,7 +103,15 @@ public final class RaftNode implements Replica, AutoCloseable {
         }))
         .thenCompose(index -> step("the local replica to catch up to index " + index, () -> awaitApplied(index)))
         .thenCompose(v -> step("the leader's client URL (its registration in /_etcd/machines)", this::awaitLeaderUrl))
-        .thenRun(() -> currentStep = "nothing (started)");
+        .thenRun(() -> {
+          currentStep = "nothing (started)";
+          ready = true;
+        });
+  }
+
+  @Override
+  public boolean ready() {
+    return ready;
   }
 
   /**
@@ -220,7 +229,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   }
 
   /**
-   * {@inheritDoc} Also fails with error 300 "disk full: ..." while the data directory's disk has
+   * {@inheritDoc} Also fails with {@link DiskFullException} while the data directory's disk has
    * less free space than the floor, before anything is appended.
    */
   @Override
@@ -230,7 +239,7 @@ public final class RaftNode implements Replica, AutoCloseable {
       return CompletableFuture.failedFuture(new NotLeaderException(leader().orElse(null)));
     }
     if (disk.low()) {
-      return CompletableFuture.failedFuture(new StoreException(EtcdError.RAFT_INTERNAL, disk.describe()));
+      return CompletableFuture.failedFuture(new DiskFullException(disk.describe()));
     }
     return b.submit(op);
   }
@@ -391,6 +400,7 @@ public final class RaftNode implements Replica, AutoCloseable {
   }
 
   /** What the start sequence is waiting for right now (for a timeout message). */
+  @Override
   public String waitingFor() {
     String mine = currentStep;
     return mine.startsWith("nothing (not") ? group.waitingFor() : mine;

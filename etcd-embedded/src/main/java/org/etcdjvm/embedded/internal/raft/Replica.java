@@ -46,6 +46,20 @@ public interface Replica {
     return Instant.now();
   }
 
+  /**
+   * Whether this member serves reads, watches and writes yet: once it knows a leader and its
+   * replica has caught up with what was committed when it started. Until then the HTTP layer
+   * answers 503 (error 300, "starting"). Default true.
+   */
+  default boolean ready() {
+    return true;
+  }
+
+  /** What this member still waits for before it is {@link #ready}, for the 503's cause. */
+  default String waitingFor() {
+    return "nothing";
+  }
+
   /** When this node started. */
   Instant startTime();
 

@@ -29,7 +29,7 @@ final class WriteBatcher {
   private final AtomicBoolean sending = new AtomicBoolean();
   private final AtomicBoolean tickRequested = new AtomicBoolean();
   private final Function<byte[], CompletableFuture<byte[]>> execute;
-  private final java.time.Clock clock;
+  private final LogClock clock;
   private final int maxOps;
   private final long maxBatchChars;
   private final long commitTimeoutMillis;
@@ -42,7 +42,7 @@ final class WriteBatcher {
    *     char is at most 3 UTF-8 bytes, so a third of the Raft entry limit always fits); a single
    *     write is always sent, whatever its size
    */
-  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, java.time.Clock clock, int maxOps,
+  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, LogClock clock, int maxOps,
       long maxBatchChars, long commitTimeoutMillis) {
     this.execute = execute;
     this.clock = clock;
@@ -131,7 +131,7 @@ final class WriteBatcher {
     }
     CompletableFuture<byte[]> sent;
     try {
-      sent = execute.apply(WriteCodec.encodeCommand(clock.instant(), ops));
+      sent = execute.apply(WriteCodec.encodeCommand(clock.stamp(), ops));
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
