@@ -33,11 +33,18 @@ class RuntimeMembershipTest {
   }
 
   private EtcdNode start(String name, String... peers) throws Exception {
-    EtcdNode node = EtcdNode.builder().name(name).dataDir(dir.resolve(name)).clientAddress("127.0.0.1:0")
-        .peerAddress("127.0.0.1:" + LocalCluster.freePort()).peers(peers).build();
+    EtcdNode node = builder(name, peers).build();
     nodes.add(node);
-    node.start().get(60, TimeUnit.SECONDS);
+    node.start().get(120, TimeUnit.SECONDS);
     return node;
+  }
+
+  /** Timings for a CI machine that may be busy: a 500 ms election timeout and a 90 s start. */
+  private EtcdNode.Builder builder(String name, String... peers) throws java.io.IOException {
+    return EtcdNode.builder().name(name).dataDir(dir.resolve(name)).clientAddress("127.0.0.1:0")
+        .peerAddress("127.0.0.1:" + LocalCluster.freePort()).peers(peers)
+        .electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100))
+        .startTimeout(Duration.ofSeconds(90));
   }
 
   private static String peer(EtcdNode node) {
@@ -62,6 +69,31 @@ class RuntimeMembershipTest {
 
     assertThatThrownBy(() -> a.removeMember("nobody").get(10, TimeUnit.SECONDS))
         .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nobody");
+  }
+
+  @Test
+  void severalNodesJoiningAtOnceAllBecomeVotingMembers() throws Exception {
+    EtcdNode a = start("a");
+    List<EtcdNode> joiners = new ArrayList<>();
+    for (String name : List.of("b", "c", "d", "e")) {
+      EtcdNode node = builder(name, peer(a)).build();
+      nodes.add(node);
+      joiners.add(node);
+    }
+    // all four ask the leader to promote them while the others change the configuration
+    List<java.util.concurrent.CompletableFuture<EtcdNode>> started = joiners.stream().map(EtcdNode::start).toList();
+    for (var s : started) {
+      s.get(120, TimeUnit.SECONDS);
+    }
+    for (EtcdNode n : nodes) {
+      assertThat(awaitBody(n, "/v1/machines", body -> body.split(", ").length == 5)).contains(a.clientUrl());
+    }
+    // five voters: the cluster keeps writing with two of them gone
+    EtcdNode leader = nodes.stream().filter(EtcdNode::isLeader).findFirst().orElseThrow();
+    List<EtcdNode> others = nodes.stream().filter(n -> n != leader).toList();
+    others.get(0).close();
+    others.get(1).close();
+    assertThat(new V1Http(leader.clientUrl()).post("/v1/keys/five", "value=3 of 5").statusCode()).isEqualTo(200);
   }
 
   @Test

@@ -10,11 +10,9 @@ import io.atomix.primitive.session.SessionClient;
 import io.atomix.protocols.raft.RaftClient;
 import io.atomix.protocols.raft.RaftServer;
 import io.atomix.protocols.raft.cluster.RaftMember;
-import io.atomix.protocols.raft.cluster.impl.DefaultRaftMember;
 import io.atomix.protocols.raft.partition.impl.RaftClientCommunicator;
 import io.atomix.protocols.raft.partition.impl.RaftNamespaces;
 import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
-import io.atomix.protocols.raft.protocol.LeaveRequest;
 import io.atomix.protocols.raft.protocol.MetadataRequest;
 import io.atomix.protocols.raft.protocol.RaftResponse;
 import io.atomix.protocols.raft.storage.RaftStorage;
@@ -23,9 +21,6 @@ import io.atomix.utils.serializer.Serializer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,17 +31,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.etcdjvm.embedded.internal.raft.MembershipPlan;
-import org.etcdjvm.embedded.internal.raft.MembershipPlan.Decision;
-import org.etcdjvm.embedded.internal.raft.MembershipPlan.PeerStatus;
 import org.etcdjvm.embedded.internal.raft.RaftConfig;
 import org.etcdjvm.embedded.internal.raft.RaftGroup;
 import org.etcdjvm.embedded.internal.raft.ReplicatedState;
@@ -56,14 +47,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The Raft group on Atomix 3.1.12's low-level API: {@link AtomixCluster} for messaging, a
  * {@link RaftServer} holding this member's log and replica, and a {@link RaftClient} whose session
- * carries this member's commands. The only class outside this package's helpers that sees Atomix.
- *
- * <p><b>Membership.</b> Members are named by peer address. At start a member asks its peers (and
- * the members of its stored configuration) which cluster they are in, and {@link MembershipPlan}
- * decides: restart from the data directory, form a new cluster (alone, or with a static member list
- * that a majority agrees on), join a running cluster through a Raft configuration change
- * ({@link RaftServer#join}), or refuse. Removal goes through the leader; a removed member is told
- * and stops.
+ * carries this member's commands. Everything that touches Atomix lives in this package: this class
+ * runs the member's lifecycle and answers the {@link RaftGroup} questions; {@link Membership}
+ * decides and changes its place in the cluster; {@link LocalStorage} guards the data directory;
+ * {@link ServerMessaging}, {@link ClientMessaging} and {@link AddressRouting} shape Raft traffic;
+ * {@link AtomixInternals} holds every reflective reach into Atomix.
  *
  * <p>Thread-safe. {@link #start} once, {@link #close} once.
  */
@@ -84,11 +72,9 @@ public final class AtomixRaftGroup implements RaftGroup {
 
   private final RaftConfig config;
   private final ServiceType type;
-  private final Supplier<Map<String, String>> registeredNames;
   private final java.util.function.BooleanSupplier diskLow;
-  private final SegmentSpace segments;
-  /** Whether the log had no segment before Atomix opened it (then Atomix creates the first one, sparse). */
-  private volatile boolean noSegmentAtStart;
+  private final LocalStorage storage;
+  private final Membership membership;
   private final MemberId self;
   private final Instant startTime = Instant.now();
   private final CompletableFuture<String> stopped = new CompletableFuture<>();
@@ -97,15 +83,12 @@ public final class AtomixRaftGroup implements RaftGroup {
   /** The outcome of {@link #start}. */
   private final CompletableFuture<Void> started = new CompletableFuture<>();
   private volatile boolean closed;
-  private volatile boolean decided;
   /** Started: this member is in the configuration (a joining member is not, until its join completes). */
   private volatile boolean serving;
-  private volatile String clusterId;
   private volatile String currentStep = "nothing (not started)";
-  /** Index of the newest snapshot found at start (0: none), and whether a snapshot was restored since. */
-  private volatile long snapshotAtStart;
+  /** Whether a snapshot was restored into the replica since the start. */
   private volatile boolean snapshotRestored;
-  private volatile CommittedIndex committedIndex;
+  private volatile CompletableFuture<Void> forcedCompaction = CompletableFuture.completedFuture(null);
 
   private AtomixCluster cluster;
   private PeerProtocol peers;
@@ -131,7 +114,9 @@ public final class AtomixRaftGroup implements RaftGroup {
       java.util.function.BooleanSupplier diskLow) {
     this.config = config;
     this.diskLow = diskLow;
-    this.segments = new SegmentSpace(config.dataDir().resolve("raft"), GROUP, config.segmentBytes());
+    this.self = MemberId.from(config.peerAddress());
+    this.storage = new LocalStorage(config, GROUP, self.id());
+    this.membership = new Membership(this, config, self, storage, registeredNames);
     this.type = new ServiceType(state, new ServiceAdapter.RestoreListener() {
       @Override
       public void restored() {
@@ -146,19 +131,9 @@ public final class AtomixRaftGroup implements RaftGroup {
 
       @Override
       public void applied(long index) {
-        CommittedIndex mark = committedIndex;
-        if (mark != null) {
-          try {
-            mark.applied(index);
-          } catch (IOException e) {
-            log.debug("cannot record the committed index {} (a lower mark only lets more damage pass as an"
-                + " interrupted write)", index, e);
-          }
-        }
+        storage.applied(index);
       }
     });
-    this.registeredNames = registeredNames;
-    this.self = MemberId.from(config.peerAddress());
   }
 
   /**
@@ -195,22 +170,23 @@ public final class AtomixRaftGroup implements RaftGroup {
       return t;
     });
     CompletableFuture<Void> chain = step("the data directory " + config.dataDir(), () -> {
-          prepareDataDir();
+          storage.prepare();
           checkPeerAddressFree();
           return CompletableFuture.completedFuture(null);
         })
         .thenCompose(v -> step("peer messaging on " + config.peerAddress(), this::startMessaging))
         .thenCompose(v -> step("the Raft log in " + config.dataDir().resolve("raft"), () -> {
-          verifyStorage();
+          storage.verify();
           buildServer();
-          backFirstSegment();
+          storage.backFirstSegment();
           return CompletableFuture.completedFuture(null);
         }))
-        .thenCompose(v -> plan())
-        .thenCompose(decision -> step(describe(decision), () -> enter(decision)))
+        .thenCompose(v -> membership.plan())
+        .thenCompose(decision -> step(membership.describe(decision), () -> membership.enter(decision)))
         .thenCompose(v -> step("a Raft client connection", this::connectClient))
         .thenCompose(v -> step("the leader to serve clients", this::leaderServing))
-        .thenCompose(v -> step("the snapshot at index " + snapshotAtStart + " to be restored", this::snapshotRestored))
+        .thenCompose(v -> step("the snapshot at index " + storage.snapshotAtStart() + " to be restored",
+            this::snapshotRestored))
         .thenCompose(v -> step("a Raft session to open", () -> {
           session = new CommandSession(this::openSession, config.commitTimeout().toMillis(), timer);
           return session.opened();
@@ -220,7 +196,7 @@ public final class AtomixRaftGroup implements RaftGroup {
           serving = true;
           timer.scheduleWithFixedDelay(this::prepareNextSegment, 0, 1, TimeUnit.SECONDS);
           timer.scheduleWithFixedDelay(this::boundTheLog, 1, 1, TimeUnit.SECONDS);
-          timer.scheduleWithFixedDelay(this::checkStillMember, 2, 2, TimeUnit.SECONDS);
+          timer.scheduleWithFixedDelay(membership::checkStillMember, 2, 2, TimeUnit.SECONDS);
         });
     chain.whenComplete((v, e) -> {
       if (e == null) {
@@ -237,103 +213,12 @@ public final class AtomixRaftGroup implements RaftGroup {
     return started;
   }
 
-  private String describe(Decision decision) {
-    if (decision instanceof MembershipPlan.Join join) {
-      return "joining the cluster of " + join.members() + " through " + join.via();
-    }
-    if (decision instanceof MembershipPlan.Bootstrap b) {
-      return "a Raft leader among " + b.members();
-    }
-    return "a Raft leader (restarting from " + storedMembers() + ")";
-  }
-
-  private void prepareDataDir() {
-    Path raftDir = config.dataDir().resolve("raft");
-    try {
-      Files.createDirectories(raftDir);
-    } catch (IOException | RuntimeException e) {
-      throw new IllegalStateException("cannot use data directory " + config.dataDir() + ": " + e, e);
-    }
-    if (!Files.isWritable(raftDir)) {
-      throw new IllegalStateException("data directory " + raftDir + " is not writable");
-    }
-    Path idFile = config.dataDir().resolve(CLUSTER_ID_FILE);
-    try {
-      clusterId = Files.isRegularFile(idFile) ? Files.readString(idFile, StandardCharsets.UTF_8).trim() : null;
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read " + idFile + ": " + e.getMessage(), e);
+  /** Every second: the next log segment, allocated before Atomix needs it. */
+  private void prepareNextSegment() {
+    if (!closed && !diskLow.getAsBoolean()) {
+      storage.prepareNextSegment();
     }
   }
-
-  /** What to do about damaged storage, as every such message says. */
-  private String damageAdvice() {
-    return "if this member's cluster has other healthy members, delete the data directory " + config.dataDir()
-        + " and start it again (it rejoins under the same peer address and catches up from the others);"
-        + " if it is the only member, restore the data directory from a backup";
-  }
-
-  /** Reads the log and snapshots before Atomix does (see {@link LogVerifier}). */
-  private void verifyStorage() {
-    Path lock = config.dataDir().resolve("raft").resolve("." + GROUP + ".lock");
-    try {
-      if (Files.isRegularFile(lock)) {
-        // Atomix's storage lock (RaftStorage.lock): the id, i.e. peer address, of the member the
-        // directory belongs to, as Atomix's Buffer.writeString writes it (a boolean, an unsigned
-        // short length, the UTF-8 bytes).
-        byte[] bytes = Files.readAllBytes(lock);
-        int length = bytes.length >= 3 ? ((bytes[1] & 0xff) << 8) | (bytes[2] & 0xff) : -1;
-        String owner = bytes.length >= 3 && bytes[0] == 1 && 3 + length <= bytes.length
-            ? new String(bytes, 3, length, StandardCharsets.UTF_8) : "";
-        if (!owner.isEmpty() && !owner.equals(self.id())) {
-          throw new IllegalStateException("node " + config.name() + " must not start: the data directory "
-              + config.dataDir() + " belongs to the member at " + owner + ", not " + self.id()
-              + "; start it with that peer address (-s " + owner + ") or use another data directory");
-        }
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read " + lock + ": " + e, e);
-    }
-    try {
-      Path raftDir = config.dataDir().resolve("raft");
-      try (var leftovers = Files.newDirectoryStream(raftDir, ".spare-*.tmp")) {
-        for (Path p : leftovers) {
-          Files.deleteIfExists(p); // a spare segment whose allocation was interrupted
-        }
-      }
-      LogVerifier.Result result = LogVerifier.verify(raftDir, GROUP, damageAdvice());
-      snapshotAtStart = result.snapshotIndex();
-      noSegmentAtStart = result.newestSegment() == null;
-      if (result.newestSegment() != null) {
-        SegmentSpace.back(result.newestSegment(), result.newestEnd());
-      }
-      committedIndex = CommittedIndex.open(config.dataDir().resolve("raft"), result.committed());
-    } catch (LogVerifier.DamagedLogException e) {
-      throw new IllegalStateException("node " + config.name() + " must not start: " + e.getMessage(), e);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read the Raft log in " + config.dataDir().resolve("raft") + ": " + e, e);
-    }
-  }
-
-  /**
-   * Atomix created the first segment of a new log when the server was built, sparse; nothing has
-   * been appended to it yet, so its space is allocated now ({@link SegmentSpace}).
-   */
-  private void backFirstSegment() {
-    if (!noSegmentAtStart) {
-      return;
-    }
-    Path first = config.dataDir().resolve("raft").resolve(GROUP + "-1.log");
-    try {
-      if (Files.isRegularFile(first)) {
-        SegmentSpace.back(first, 64);
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot allocate disk space for the Raft log in " + first.getParent() + ": "
-          + e.getMessage(), e);
-    }
-  }
-
-  private volatile CompletableFuture<Void> forcedCompaction = CompletableFuture.completedFuture(null);
 
   /**
    * Every second: when the log's segments hold more than the limit, compact now. Atomix snapshots
@@ -345,23 +230,10 @@ public final class AtomixRaftGroup implements RaftGroup {
     if (closed || s == null || !forcedCompaction.isDone()) {
       return;
     }
-    long bytes = segments.usedBytes();
+    long bytes = storage.logBytes();
     if (bytes > config.logLimitBytes()) {
       log.debug("{}: the log holds {} bytes, over {}: compacting now", config.name(), bytes, config.logLimitBytes());
       forcedCompaction = s.compact().exceptionally(e -> null);
-    }
-  }
-
-  /** Every second: the next log segment, allocated before Atomix needs it (see {@link SegmentSpace}). */
-  private void prepareNextSegment() {
-    if (closed || diskLow.getAsBoolean()) {
-      return;
-    }
-    try {
-      segments.prepareNext(Files.getFileStore(config.dataDir()).getUsableSpace());
-    } catch (IOException | RuntimeException e) {
-      log.debug("{}: could not allocate the next log segment ahead (it will be allocated by Atomix, sparse)",
-          config.name(), e);
     }
   }
 
@@ -371,7 +243,7 @@ public final class AtomixRaftGroup implements RaftGroup {
    * service it cannot read, with a log line) the replica would silently lack everything before it.
    */
   private CompletableFuture<Void> snapshotRestored() {
-    long index = snapshotAtStart;
+    long index = storage.snapshotAtStart();
     if (index == 0) {
       return CompletableFuture.completedFuture(null);
     }
@@ -382,7 +254,7 @@ public final class AtomixRaftGroup implements RaftGroup {
         done.complete(null);
       } else if (c != null && c.getLastApplied() > index) {
         done.completeExceptionally(new IllegalStateException("the replica applied the log past index " + index
-            + " without restoring the snapshot there; " + damageAdvice()));
+            + " without restoring the snapshot there; " + storage.damageAdvice()));
       }
     }, 0, 5, TimeUnit.MILLISECONDS);
     done.whenComplete((v, e) -> poll.cancel(false));
@@ -393,21 +265,9 @@ public final class AtomixRaftGroup implements RaftGroup {
   private void storageFailed(String reason) {
     log.error("{}: {}", config.name(), reason);
     IllegalStateException e = new IllegalStateException("node " + config.name() + " must not serve: " + reason + "; "
-        + damageAdvice());
+        + storage.damageAdvice());
     if (!refused.completeExceptionally(e) || started.isDone()) {
       markStopped(reason);
-    }
-  }
-
-  private void saveClusterId(String id) {
-    clusterId = id;
-    Path idFile = config.dataDir().resolve(CLUSTER_ID_FILE);
-    try {
-      Path tmp = idFile.resolveSibling(CLUSTER_ID_FILE + ".tmp");
-      Files.writeString(tmp, id + "\n", StandardCharsets.UTF_8);
-      Files.move(tmp, idFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write " + idFile + ": " + e.getMessage(), e);
     }
   }
 
@@ -445,9 +305,9 @@ public final class AtomixRaftGroup implements RaftGroup {
         .build();
     return cluster.start().thenRun(() -> {
       peers = new PeerProtocol(cluster.getMessagingService(), Duration.ofMillis(500));
-      peers.serveStatus(this::status);
-      peers.serveRemove(this::removeHere);
-      peers.serveRemoved(this::removalNotice);
+      peers.serveStatus(membership::status);
+      peers.serveRemove(membership::removeHere);
+      peers.serveRemoved(membership::removalNotice);
     });
   }
 
@@ -523,8 +383,8 @@ public final class AtomixRaftGroup implements RaftGroup {
     server = s;
   }
 
-  /** The members of the configuration stored in the data directory; empty for a new member. */
-  private List<String> storedMembers() {
+  /** The members of the configuration this server holds (stored, or received); empty for a new member. */
+  List<String> storedMembers() {
     RaftServer s = server;
     if (s == null) {
       return List.of();
@@ -538,204 +398,8 @@ public final class AtomixRaftGroup implements RaftGroup {
 
   // ------------------------------------------------------------------------------------ membership
 
-  /**
-   * Asks the peers (and the stored configuration's members) which cluster they are in, every
-   * 100 ms, until {@link MembershipPlan} decides. A restart is decided at once; the answers that
-   * keep arriving while it starts can still refuse it (removed, another cluster).
-   */
-  private CompletableFuture<Decision> plan() {
-    List<String> stored = storedMembers();
-    long storedIndex = stored.isEmpty() ? -1 : AtomixInternals.configurationIndex(server);
-    MembershipPlan.Local local = new MembershipPlan.Local(self.id(), config.name(), config.peers(), stored,
-        storedIndex, clusterId);
-    Set<String> targets = new LinkedHashSet<>(config.peers());
-    targets.addAll(stored);
-    targets.remove(self.id());
-    Map<String, PeerStatus> answers = new ConcurrentHashMap<>();
-    CompletableFuture<Decision> decision = new CompletableFuture<>();
-    Decision first = MembershipPlan.decide(local, List.of());
-    if (!(first instanceof MembershipPlan.Wait)) {
-      decision.complete(first);
-      if (targets.isEmpty() || !local.configured()) {
-        return decision;
-      }
-    } else {
-      currentStep = ((MembershipPlan.Wait) first).reason();
-    }
-    ScheduledFuture<?> asking = timer.scheduleWithFixedDelay(() -> {
-      for (String peer : targets) {
-        peers.status(peer).whenComplete((status, error) -> {
-          if (status == null || closed) {
-            return;
-          }
-          answers.put(peer, status);
-          Decision now = MembershipPlan.decide(local, answers.values());
-          if (now instanceof MembershipPlan.Refuse refuse) {
-            IllegalStateException e = new IllegalStateException("node " + config.name() + " must not start: " + refuse.message());
-            decision.completeExceptionally(e);
-            refused.completeExceptionally(e);
-          } else if (now instanceof MembershipPlan.Wait wait) {
-            if (!decision.isDone()) {
-              currentStep = wait.reason();
-            }
-          } else {
-            decision.complete(now);
-          }
-        });
-      }
-    }, 0, 100, TimeUnit.MILLISECONDS);
-    // A restart keeps listening to the answers until it has started (or failed).
-    (local.configured() ? started : decision).whenComplete((v, e) -> asking.cancel(false));
-    return decision;
-  }
-
-  private CompletableFuture<Void> enter(Decision decision) {
-    RaftServer s = server;
-    CompletableFuture<RaftServer> joined;
-    List<String> members;
-    if (decision instanceof MembershipPlan.Refuse refuse) {
-      throw new IllegalStateException(refuse.message());
-    } else if (decision instanceof MembershipPlan.Restart restart) {
-      members = storedMembers();
-      if (restart.clusterId() == null) {
-        saveClusterId(MembershipPlan.staticClusterId(members.stream().sorted().toList()));
-      }
-      joined = s.bootstrap(ids(members)); // the stored configuration wins over the list
-    } else if (decision instanceof MembershipPlan.Bootstrap bootstrap) {
-      members = bootstrap.members();
-      saveClusterId(bootstrap.clusterId());
-      joined = s.bootstrap(ids(members));
-    } else {
-      MembershipPlan.Join join = (MembershipPlan.Join) decision;
-      saveClusterId(join.clusterId());
-      log.info("{}: joining the cluster of {} through {}", config.name(), join.members(), join.via());
-      joined = s.join(ids(join.members()));
-      serverMessaging.configured(); // join(..) has configured the server synchronously
-      decided = true;
-      return joined.thenApply(v -> null);
-    }
-    serverMessaging.configured(); // bootstrap(..) has configured the server synchronously
-    decided = true;
-    if (members.size() == 1 && members.get(0).equals(self.id())) {
-      s.promote().exceptionally(e -> null); // alone: no need to wait out an election timeout
-    } else {
-      greetLeader(joined, members);
-    }
-    return leaderKnown(joined);
-  }
-
   private static List<MemberId> ids(List<String> members) {
     return members.stream().map(MemberId::from).toList();
-  }
-
-  /** What this member tells a peer that asks which cluster it is in. */
-  private PeerStatus status() {
-    RaftServer s = server;
-    Map<String, String> names;
-    try {
-      names = registeredNames.get();
-    } catch (RuntimeException e) {
-      names = Map.of();
-    }
-    if (!decided || s == null) {
-      List<String> intended = new ArrayList<>(config.peers());
-      intended.add(self.id());
-      return new PeerStatus(self.id(), config.name(), false, null, List.of(), -1, null, config.maxClusterSize(), names,
-          intended);
-    }
-    List<String> members = new ArrayList<>();
-    for (RaftMember m : s.cluster().getMembers()) {
-      if (m.getType() != RaftMember.Type.INACTIVE) {
-        members.add(m.memberId().id());
-      }
-    }
-    return new PeerStatus(self.id(), config.name(), true, clusterId, members, AtomixInternals.configurationIndex(s),
-        leader().orElse(null), config.maxClusterSize(), names, List.of());
-  }
-
-  /**
-   * Completes when this member knows a leader, or when Atomix's bootstrap completes, whichever
-   * is first. Atomix completes a member's bootstrap only once its join request succeeds, and a
-   * request sent before any leader existed is retried only after two election timeouts. Nothing
-   * later needs that join: the client talks to the leader, and readiness still waits for the
-   * replica to apply this member's registration. A bootstrap that fails after that is logged.
-   */
-  private CompletableFuture<Void> leaderKnown(CompletableFuture<RaftServer> joined) {
-    CompletableFuture<Void> known = new CompletableFuture<>();
-    java.util.function.Consumer<RaftMember> listener = leader -> known.complete(null);
-    RaftServer s = this.server;
-    s.cluster().addLeaderElectionListener(listener);
-    if (s.cluster().getLeader() != null) {
-      known.complete(null);
-    }
-    joined.whenComplete((v, error) -> {
-      if (error == null) {
-        known.complete(null);
-      } else if (!known.completeExceptionally(error) && !closed) {
-        log.warn("{}: Raft bootstrap failed after a leader was known: {}", config.name(), error.toString());
-      }
-    });
-    known.whenComplete((v, e) -> s.cluster().removeLeaderElectionListener(listener));
-    return known;
-  }
-
-  /**
-   * Polls the other members every 100 ms, with term 0 and an empty log, until this member has
-   * joined. Every member refuses such a poll without side effects, but the answers say something,
-   * and the leader acts on the poll:
-   *
-   * <ul>
-   *   <li><b>A restarting member catches up at once</b>, not after its own election timer: on any
-   *       poll, Atomix's leader resets its failure count for the sender and resumes replicating to
-   *       it (it backs off, up to 60 s between attempts, from a member that stopped answering).
-   *   <li><b>A fresh cluster elects without waiting for a timer.</b> When every answer so far
-   *       carries term 0 (no election has ever happened) and a majority (this member included)
-   *       is up, the member with the smallest peer address stands for election right away
-   *       ({@link RaftServer#promote()}). Any other member, or the normal timers, still elect a
-   *       leader if it fails; a term above 0 in any answer means an existing cluster.
-   * </ul>
-   */
-  private void greetLeader(CompletableFuture<RaftServer> joined, List<String> memberList) {
-    List<MemberId> members = ids(memberList);
-    io.atomix.protocols.raft.protocol.PollRequest hello = io.atomix.protocols.raft.protocol.PollRequest.builder()
-        .withTerm(0).withCandidate(self).withLastLogIndex(0).withLastLogTerm(0).build();
-    boolean designated = members.stream().min(java.util.Comparator.comparing(MemberId::id)).orElseThrow().equals(self);
-    Set<MemberId> freshPeers = ConcurrentHashMap.newKeySet();
-    AtomicBoolean existingCluster = new AtomicBoolean();
-    AtomicBoolean promoted = new AtomicBoolean();
-    try {
-      for (int i = 0; i < 30; i++) {
-        timer.schedule(() -> {
-          if (joined.isDone() || closed) {
-            return;
-          }
-          for (MemberId member : members) {
-            if (member.equals(self)) {
-              continue;
-            }
-            serverProtocol.poll(member, hello).whenComplete((response, error) -> {
-              if (response == null || response.status() != RaftResponse.Status.OK) {
-                return;
-              }
-              if (response.term() > 0) {
-                existingCluster.set(true);
-                return;
-              }
-              freshPeers.add(member);
-              RaftServer s = server;
-              if (designated && !existingCluster.get() && freshPeers.size() + 1 > members.size() / 2
-                  && s != null && term() == 0 && role == RaftServer.Role.FOLLOWER && s.cluster().getLeader() == null
-                  && !joined.isDone() && !closed && promoted.compareAndSet(false, true)) {
-                log.debug("{}: a fresh cluster and a majority up: standing for election now", config.name());
-                s.promote().exceptionally(e -> null);
-              }
-            });
-          }
-        }, i * 100L, TimeUnit.MILLISECONDS);
-      }
-    } catch (RejectedExecutionException closedMeanwhile) {
-      // the node is being closed
-    }
   }
 
   private CompletableFuture<Void> connectClient() {
@@ -789,137 +453,11 @@ public final class AtomixRaftGroup implements RaftGroup {
   // ------------------------------------------------------------------------------------ removal
 
   @Override
-  public CompletableFuture<Void> remove(String peer) {
-    if (!members().contains(peer)) {
-      return CompletableFuture.failedFuture(new IllegalArgumentException(peer + " is not a member of the cluster " + members()));
-    }
-    if (isLeader()) {
-      return removeHere(peer).thenApply(error -> {
-        if (error != null) {
-          throw new CompletionException(new IllegalStateException(error));
-        }
-        return null;
-      });
-    }
-    Optional<String> leader = leader();
-    if (leader.isEmpty()) {
-      return CompletableFuture.failedFuture(new IllegalStateException("no leader"));
-    }
-    return peers.remove(leader.get(), peer, config.commitTimeout());
+  public CompletableFuture<Void> remove(String peerAddress) {
+    return membership.remove(peerAddress);
   }
 
-  /**
-   * Removes {@code peer} here, on the leader; completes with null, or with the reason it was not
-   * removed. Refuses what would leave the cluster without a majority of members that answer.
-   */
-  private CompletableFuture<String> removeHere(String peer) {
-    RaftServer s = server;
-    if (s == null || !isLeader()) {
-      return CompletableFuture.completedFuture("not the leader");
-    }
-    List<String> members = members();
-    if (!members.contains(peer)) {
-      return CompletableFuture.completedFuture(peer + " is not a member of the cluster " + members);
-    }
-    if (members.size() == 1) {
-      return CompletableFuture.completedFuture("cannot remove the last member of the cluster");
-    }
-    List<String> remaining = new ArrayList<>(members);
-    remaining.remove(peer);
-    return answering(remaining).thenCompose(alive -> {
-      if (alive.size() < remaining.size() / 2 + 1) {
-        return CompletableFuture.completedFuture("removing " + peer + " would leave " + remaining + ", of which only "
-            + alive + " answer: not a majority; bring members back first");
-      }
-      if (peer.equals(self.id())) {
-        return leaveSelf();
-      }
-      LeaveRequest request = LeaveRequest.builder()
-          .withMember(new DefaultRaftMember(MemberId.from(peer), RaftMember.Type.ACTIVE, Instant.now()))
-          .build();
-      return serverProtocol.leave(self, request).thenApply(response -> {
-        if (response.status() != RaftResponse.Status.OK) {
-          return "the leader could not change the configuration now" + (response.error() == null ? "" : ": " + response.error());
-        }
-        log.info("{}: removed member {} from the cluster; members now {}", config.name(), peer, members());
-        peers.notifyRemoved(peer, self.id()).exceptionally(e -> null);
-        return null;
-      });
-    });
-  }
-
-  /** The members among {@code members} that answer a status request now (this member always does). */
-  private CompletableFuture<List<String>> answering(List<String> members) {
-    List<CompletableFuture<String>> asks = new ArrayList<>();
-    for (String m : members) {
-      asks.add(m.equals(self.id()) ? CompletableFuture.completedFuture(m)
-          : peers.status(m).handle((status, error) -> status == null ? null : m));
-    }
-    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
-        .thenApply(v -> asks.stream().map(CompletableFuture::join).filter(java.util.Objects::nonNull).toList());
-  }
-
-  /** This member leaves the configuration (through the leader, which may be itself) and stops serving. */
-  private CompletableFuture<String> leaveSelf() {
-    return server.cluster().leave().thenApply(v -> {
-      markStopped("removed from the cluster at its own request");
-      return (String) null;
-    });
-  }
-
-  /**
-   * Another member says this one was removed. Believed only when a member's configuration, newer
-   * than ours, really lacks this member (anyone who reaches the peer port could send the notice).
-   */
-  private void removalNotice(String sender) {
-    if (removedFromOwnConfiguration()) {
-      markStopped("removed from the cluster (its configuration no longer lists this member)");
-      return;
-    }
-    peers.status(sender).whenComplete((status, error) -> {
-      RaftServer s = server;
-      if (status != null && s != null && status.member() && !status.members().contains(self.id())
-          && (clusterId == null || clusterId.equals(status.clusterId()))
-          && status.configIndex() >= AtomixInternals.configurationIndex(s)) {
-        markStopped("removed from the cluster (told by " + sender + ", whose members are " + status.members() + ")");
-      }
-    });
-  }
-
-  /**
-   * Whether this member has a configuration that no longer lists it: it received the entry that
-   * removed it (the leader may replicate it once before it stops replicating to the member).
-   */
-  private boolean removedFromOwnConfiguration() {
-    RaftServer s = server;
-    return s != null && serving && !s.cluster().getMembers().isEmpty() && !storedMembers().contains(self.id());
-  }
-
-  /**
-   * Every 2 s while no leader is known: a member cut off while it was removed is never told (the
-   * leader stops replicating to it); it finds out from its own configuration or by asking the
-   * members it knows.
-   */
-  private void checkStillMember() {
-    RaftServer s = server;
-    if (closed || s == null || stopped.isDone()) {
-      return;
-    }
-    if (removedFromOwnConfiguration()) {
-      markStopped("removed from the cluster (its configuration no longer lists this member)");
-      return;
-    }
-    if (leader().isPresent()) {
-      return;
-    }
-    for (String m : storedMembers()) {
-      if (!m.equals(self.id())) {
-        removalNotice(m);
-      }
-    }
-  }
-
-  private void markStopped(String reason) {
+  void markStopped(String reason) {
     if (stopped.complete(reason)) {
       log.warn("{}: {}; stopping", config.name(), reason);
     }
@@ -1038,7 +576,54 @@ public final class AtomixRaftGroup implements RaftGroup {
     return server;
   }
 
-  private long term() {
+  // ---------------------------------------------------------------- for Membership (same package)
+
+  RaftServer server() {
+    return server;
+  }
+
+  RaftServerCommunicator serverProtocol() {
+    return serverProtocol;
+  }
+
+  ServerMessaging serverMessaging() {
+    return serverMessaging;
+  }
+
+  PeerProtocol peers() {
+    return peers;
+  }
+
+  ScheduledExecutorService timer() {
+    return timer;
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  boolean serving() {
+    return serving;
+  }
+
+  RaftServer.Role role() {
+    return role;
+  }
+
+  void currentStep(String waitingFor) {
+    currentStep = waitingFor;
+  }
+
+  /** Fails the start when completed exceptionally (a refusal arriving while it runs). */
+  CompletableFuture<Void> refused() {
+    return refused;
+  }
+
+  CompletableFuture<Void> started() {
+    return started;
+  }
+
+  long term() {
     RaftServer s = server;
     return s == null ? 0 : s.cluster().getTerm();
   }
@@ -1108,18 +693,7 @@ public final class AtomixRaftGroup implements RaftGroup {
       quietly(s.isRunning() ? s.shutdown() : AtomixInternals.stopUnstarted(s), 3);
     }
     quietly(cluster == null ? null : cluster.stop(), 5);
-    CommittedIndex mark = committedIndex;
-    committedIndex = null;
-    if (mark != null) {
-      try {
-        if (committedAtClose > 0) {
-          mark.applied(committedAtClose); // the shutdown flushed the log: everything up to it is on disk
-        }
-        mark.close();
-      } catch (IOException e) {
-        log.debug("closing the committed index failed", e);
-      }
-    }
+    storage.close(committedAtClose);
     // A closed member that the application still holds must not pin Atomix's log buffers (about
     // 16 MB per segment reader or writer).
     client = null;
