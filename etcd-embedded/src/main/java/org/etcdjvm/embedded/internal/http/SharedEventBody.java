@@ -80,9 +80,4 @@ final class SharedEventBody {
     }
     return encoded.retainedDuplicate();
   }
-
-  /** Whether the JSON has been encoded and is still held (tests). */
-  synchronized boolean isEncoded() {
-    return encoded != null;
-  }
 }
