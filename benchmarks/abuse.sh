@@ -5,6 +5,7 @@
 #
 #   benchmarks/abuse.sh                                   # every attack, 20 s each (about 4 minutes)
 #   benchmarks/abuse.sh --seconds 10 --attacks none,quadratic,flood
+#   benchmarks/abuse.sh --nice -10     # node and clients at niceness -10 (root), as run.sh --nice
 #
 # Attacks: none (baseline), quadratic, no-read, flood, unfinished, fan-out, write-flood, listing
 # (what each does: etcd-embedded/src/test/java/org/etcdjvm/embedded/bench/AbuseBenchmark.java).
@@ -25,11 +26,13 @@ ARGS=()
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds|--attacks) ARGS+=("$1" "$2"); shift 2 ;;
+    --nice) BENCH_NICE=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) usage 1 ;;
   esac
 done
 
+[[ $BENCH_NICE =~ ^-?[0-9]+$ && $BENCH_NICE -ge -20 && $BENCH_NICE -le 19 ]] || die "--nice must be -20..19"
 ensure_tools curl:curl ss:iproute2
 command -v jcmd >/dev/null || die "jcmd (from the JDK) is needed to run the node's GC before each memory reading"
 TARGET=${BENCH_TARGET:-target-bench}
@@ -57,9 +60,10 @@ JAVA_PID=$(pgrep -P "$NODE" java || echo "$NODE") # bin/etcd-node execs java: us
 log "node JVM pid $JAVA_PID; log in $DIR/node.log"
 
 echo "Node: bin/etcd-node, default limits, JVM options: $NODE_OPTS${MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX};" \
-  "$(nproc) cores; $(java -version 2>&1 | head -1)"
+  "$(nproc) cores; $(java -version 2>&1 | head -1); node and clients at niceness $BENCH_NICE;" \
+  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-java -Xmx2g -Xss256k \
+nice -n "$BENCH_NICE" java -Xmx2g -Xss256k \
   -cp "$MODULE/$TARGET/test-classes:$MODULE/$TARGET/classes:$(cat "$MODULE/$TARGET/bench-test.classpath")" \
   org.etcdjvm.embedded.bench.AbuseBenchmark --url "http://127.0.0.1:$PORT" --pid "$JAVA_PID" "${ARGS[@]}" \
   || die "the benchmark failed"

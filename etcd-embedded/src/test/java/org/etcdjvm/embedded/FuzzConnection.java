@@ -24,11 +24,15 @@ final class FuzzConnection implements Closeable {
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
+  private final long connectedNanos;
+  /** When the first bytes were handed to the socket; 0 until then. */
+  private volatile long firstBytesNanos;
 
   FuzzConnection(InetSocketAddress node) throws IOException {
     socket = new Socket();
     socket.setTcpNoDelay(true);
     socket.connect(node, 5_000);
+    connectedNanos = System.nanoTime();
     in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
     out = socket.getOutputStream();
   }
@@ -57,6 +61,7 @@ final class FuzzConnection implements Closeable {
       int mode = random.nextInt(100);
       if (mode < 70 || bytes.length < 2) {
         out.write(bytes);
+        noteFirstBytes();
       } else {
         boolean slow = mode >= 95;
         int pieces = slow ? 2 + random.nextInt(4) : 2 + random.nextInt(7);
@@ -66,6 +71,7 @@ final class FuzzConnection implements Closeable {
               Math.max(1, 2 * (bytes.length - at) / (pieces - i + 1))));
           out.write(bytes, at, end - at);
           out.flush();
+          noteFirstBytes();
           at = end;
           if (slow) {
             Thread.sleep(1 + random.nextInt(2));
@@ -78,6 +84,27 @@ final class FuzzConnection implements Closeable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  private void noteFirstBytes() {
+    if (firstBytesNanos == 0) {
+      firstBytesNanos = System.nanoTime();
+    }
+  }
+
+  /** How long ago the connection was made. */
+  long millisSinceConnect() {
+    return (System.nanoTime() - connectedNanos) / 1_000_000;
+  }
+
+  /**
+   * Whether this client was slower than {@code deadlineMillis} to send its first bytes after the
+   * connect (a busy machine can keep a thread off the CPU that long): the node then closes the
+   * connection without a word, as it should.
+   */
+  boolean firstBytesLaterThan(long deadlineMillis) {
+    long first = firstBytesNanos;
+    return first == 0 || first - connectedNanos >= deadlineMillis * 1_000_000;
   }
 
   /**

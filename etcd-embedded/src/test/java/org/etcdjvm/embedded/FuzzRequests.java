@@ -379,7 +379,7 @@ final class FuzzRequests {
         what = "bad chunk size";
       }
       case 6 -> {
-        wire = head.substring(0, random.nextInt(head.length()));
+        wire = head.substring(0, 1 + random.nextInt(head.length() - 1)); // at least a byte: none is no request
         what = "headers cut short";
       }
       case 7 -> {

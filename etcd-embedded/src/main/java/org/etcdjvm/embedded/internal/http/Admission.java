@@ -196,11 +196,6 @@ final class Admission {
     }
   }
 
-  /** Writes submitted to Raft and not completed yet. */
-  int pendingWrites() {
-    return pendingWrites.get();
-  }
-
   /** Open client connections. */
   int connections() {
     return connections.get();
@@ -209,11 +204,6 @@ final class Admission {
   /** Request bytes buffered right now, all clients together. */
   long bufferedBytes() {
     return bufferedBytes.get();
-  }
-
-  /** Client addresses with at least one open connection. */
-  int clientAddresses() {
-    return clients.size();
   }
 
   private static boolean tryAdd(AtomicLong counter, long delta, long limit) {

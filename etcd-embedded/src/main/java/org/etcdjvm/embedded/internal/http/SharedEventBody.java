@@ -33,6 +33,15 @@ final class SharedEventBody {
     return event;
   }
 
+  /** About how many bytes the JSON takes (its value and previous value, plus the rest), without encoding it. */
+  long sizeEstimate() {
+    return 128L + length(event.value()) + length(event.prevValue()) + event.key().length();
+  }
+
+  private static int length(String s) {
+    return s == null ? 0 : s.length();
+  }
+
   /** Takes one more hold, unless the last one is gone already. */
   boolean tryHold() {
     while (true) {
@@ -70,10 +79,5 @@ final class SharedEventBody {
       ByteBufUtil.writeUtf8(encoded, json);
     }
     return encoded.retainedDuplicate();
-  }
-
-  /** Whether the JSON has been encoded and is still held (tests). */
-  synchronized boolean isEncoded() {
-    return encoded != null;
   }
 }

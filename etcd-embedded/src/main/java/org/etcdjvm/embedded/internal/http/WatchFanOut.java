@@ -20,9 +20,10 @@ import org.slf4j.LoggerFactory;
  *   <li>All watchers woken by one event share one {@link SharedEventBody}: the hub hands the same
  *       {@link Event} to all of them one after the other, so the most recent body is reused as long
  *       as the event is the same.
- *   <li>Each event loop delivers at most {@value #SLICE} watchers per task and then queues itself
- *       again behind whatever arrived meanwhile (the write's own answer, other clients' requests),
- *       so 10 000 watchers do not hold up an event loop for everyone else.
+ *   <li>Each event loop delivers at most {@value #SLICE} watchers, or about {@value #SLICE_BYTES}
+ *       bytes of answers, per task and then queues itself again behind whatever arrived meanwhile
+ *       (the write's own answer, other clients' requests), so 10 000 watchers, or 2 000 watchers of a
+ *       500 KB value, do not hold up an event loop for everyone else.
  * </ul>
  *
  * <p>The most recent body stays held until the next event, so at most one event's JSON is kept
@@ -31,6 +32,7 @@ import org.slf4j.LoggerFactory;
 final class WatchFanOut {
   private static final Logger log = LoggerFactory.getLogger(WatchFanOut.class);
   static final int SLICE = 64;
+  static final long SLICE_BYTES = 1024 * 1024;
 
   /** Who receives a body, on its event loop; it may take {@link SharedEventBody#content()} while called. */
   interface Recipient {
@@ -93,11 +95,13 @@ final class WatchFanOut {
 
     @Override
     public void run() {
-      for (int i = 0; i < SLICE; i++) {
+      long bytes = 0;
+      for (int i = 0; i < SLICE && bytes < SLICE_BYTES; i++) {
         Delivery d = queue.poll();
         if (d == null) {
           break;
         }
+        bytes += d.body.sizeEstimate();
         try {
           d.recipient.receive(d.body);
         } catch (RuntimeException e) {

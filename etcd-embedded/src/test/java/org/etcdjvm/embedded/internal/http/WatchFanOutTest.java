@@ -76,6 +76,24 @@ class WatchFanOutTest {
   }
 
   @Test
+  void largeEventsAreDeliveredInSmallerSlices() {
+    List<String> order = new CopyOnWriteArrayList<>();
+    Event event = set("/big", "v".repeat(500_000), 1);
+    for (int i = 0; i < 20; i++) {
+      int n = i;
+      fanOut.deliver(loop, body -> {
+        order.add("watcher");
+        if (n == 0) {
+          loop.execute(() -> order.add("answer"));
+        }
+      }, event);
+    }
+    Await.until(Duration.ofSeconds(20), () -> order.size() == 21, () -> order.size() + " ran");
+    // About 1 MiB of answers per slice: two or three watchers of 500 KB before the answer's turn.
+    assertThat(order.indexOf("answer")).isLessThanOrEqualTo(3);
+  }
+
+  @Test
   void eventsAreNotMixedUp() {
     List<String> seen = new CopyOnWriteArrayList<>();
     List<Event> events = new ArrayList<>();
