@@ -92,7 +92,11 @@ public final class EtcdCluster implements Closeable {
     }
   }
 
-  /** A builder for a cluster of one member with every default; see {@link Builder}. */
+  /**
+   * A builder for a cluster of one member with every default; see {@link Builder}.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -239,7 +243,11 @@ public final class EtcdCluster implements Closeable {
     return false;
   }
 
-  /** How many members the cluster has, running or killed. */
+  /**
+   * How many members the cluster has, running or killed.
+   *
+   * @return the number of members
+   */
   public int size() {
     return members.length;
   }
@@ -248,6 +256,7 @@ public final class EtcdCluster implements Closeable {
    * Member 0's client URL, such as {@code http://127.0.0.1:24011}: for a single-node cluster, the
    * URL.
    *
+   * @return member 0's client URL
    * @throws IllegalStateException before {@link #start()} and after {@link #close()}
    */
   public String clientUrl() {
@@ -258,6 +267,7 @@ public final class EtcdCluster implements Closeable {
    * Every member's client URL, in member order; the same from {@link #start()} to {@link
    * #close()}, killed members included (a request to one is refused until it is restarted).
    *
+   * @return the URLs, in member order
    * @throws IllegalStateException before {@link #start()} and after {@link #close()}
    */
   public List<String> clientUrls() {
@@ -270,6 +280,7 @@ public final class EtcdCluster implements Closeable {
    * leader and fails over between members), created on first use and closed by {@link #close()}.
    * Build your own from {@link #clientUrls()} for other settings.
    *
+   * @return the cluster's shared client
    * @throws IllegalStateException before {@link #start()} and after {@link #close()}
    */
   public EtcdClient client() {
@@ -290,6 +301,8 @@ public final class EtcdCluster implements Closeable {
   /**
    * Member {@code i}'s running node (a new object after each {@link #restart restart}).
    *
+   * @param i the member's index, from 0
+   * @return its node
    * @throws IndexOutOfBoundsException if there is no member {@code i}
    * @throws IllegalStateException if member {@code i} was killed, or the cluster is not running
    */
@@ -308,6 +321,7 @@ public final class EtcdCluster implements Closeable {
    * The index of the member that leads right now, waiting up to the start timeout for an election
    * to settle (exactly one running member saying it leads).
    *
+   * @return the leader's index, from 0
    * @throws IllegalStateException if no single leader emerges within the start timeout, or the
    *     cluster is not running
    */
@@ -356,6 +370,7 @@ public final class EtcdCluster implements Closeable {
    * Its data directory and ports are kept for {@link #restart}. Returns once the node is stopped
    * (about 2 s).
    *
+   * @param i the member's index, from 0
    * @throws IndexOutOfBoundsException if there is no member {@code i}
    * @throws IllegalStateException if member {@code i} is not running, or the cluster is not running
    */
@@ -378,6 +393,7 @@ public final class EtcdCluster implements Closeable {
    * catches up from the log it kept. That needs a majority of members running (with all of a
    * cluster's members killed, restart them from separate threads).
    *
+   * @param i the member's index, from 0
    * @return member {@code i}'s new node
    * @throws IndexOutOfBoundsException if there is no member {@code i}
    * @throws IllegalStateException if the node does not start within the start timeout, or the
