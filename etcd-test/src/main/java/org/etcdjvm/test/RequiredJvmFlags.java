@@ -50,7 +50,11 @@ final class RequiredJvmFlags {
         + "  Gradle, build.gradle:\n"
         + "    test { jvmArgs " + String.join(", ", gradleArgs).replace('"', '\'') + " }\n"
         + "  IDE run configuration, VM options:\n"
-        + "    " + all;
+        + "    " + all
+        + (Runtime.version().feature() >= 24
+            ? "\n  On Java 24+ also --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow, or Netty 4.1"
+                + " and Kryo 4 print warnings (Java 17 refuses the second flag)."
+            : "");
   }
 
   private static Module kryoModule() {
