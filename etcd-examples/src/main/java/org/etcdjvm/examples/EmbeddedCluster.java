@@ -1,24 +1,24 @@
 package org.etcdjvm.examples;
 
 import java.io.Closeable;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.etcdjvm.embedded.EtcdNode;
 
 /**
- * A three-member cluster inside one JVM: three {@link EtcdNode}s on free loopback ports that
- * know each other's peer addresses and form one Raft group. Handy for tests and demos; point any
- * etcd v1 client (or curl) at one of the printed URLs.
+ * A three-member cluster inside one JVM, formed the etcd 0.1 way: the first {@link EtcdNode}
+ * starts alone (a cluster of one), and each next one starts with {@link EtcdNode.Builder#peers
+ * peers(...)} naming the first's peer address and joins at runtime. Every port is picked by the
+ * nodes themselves (port 0), so nothing has to be chosen ahead. Point any etcd v1 client (or curl)
+ * at one of the printed URLs.
  *
- * <p>Shows: {@link EtcdNode.Builder#peers}, starting members concurrently (each waits for a
- * quorum), {@link EtcdNode#isLeader()}, and closing releases every port.
+ * <p>Shows: runtime joins, {@link EtcdNode#isLeader()}, and that closing releases every port.
+ * (For tests, {@code etcd-test}'s {@code EtcdCluster} does this and more: kill, restart, a client.)
  */
 public final class EmbeddedCluster implements Closeable {
   private final List<EtcdNode> nodes;
@@ -29,28 +29,23 @@ public final class EmbeddedCluster implements Closeable {
 
   /** Starts {@code size} members with data directories under {@code dir}; returns when all serve. */
   public static EmbeddedCluster start(Path dir, int size) throws Exception {
-    List<String> peers = new ArrayList<>();
-    for (int i = 0; i < size; i++) {
-      try (ServerSocket s = new ServerSocket(0)) {
-        peers.add("127.0.0.1:" + s.getLocalPort());
-      }
-    }
     List<EtcdNode> nodes = new ArrayList<>();
-    for (int i = 0; i < size; i++) {
-      List<String> others = new ArrayList<>(peers);
-      others.remove(i);
-      nodes.add(EtcdNode.builder().name("node" + i).dataDir(dir.resolve("node" + i))
-          .clientAddress("127.0.0.1:0").peerAddress(peers.get(i)).peers(others).build());
-    }
-    EmbeddedCluster cluster = new EmbeddedCluster(nodes);
     try {
-      CompletableFuture.allOf(nodes.stream().map(EtcdNode::start).toArray(CompletableFuture[]::new))
-          .get(60, TimeUnit.SECONDS);
+      for (int i = 0; i < size; i++) {
+        EtcdNode.Builder member = EtcdNode.builder().name("node" + i).dataDir(dir.resolve("node" + i))
+            .clientAddress("127.0.0.1:0").peerAddress("127.0.0.1:0");
+        if (i > 0) {
+          member.peers(nodes.get(0).peerUrl().substring("http://".length())); // join through the first
+        }
+        EtcdNode node = member.build();
+        nodes.add(node);
+        node.start().get(60, TimeUnit.SECONDS); // one join at a time: Raft changes membership one member at a time
+      }
     } catch (Exception e) {
-      cluster.close();
+      nodes.forEach(EtcdNode::close);
       throw e;
     }
-    return cluster;
+    return new EmbeddedCluster(nodes);
   }
 
   /** The members, in start order. */
@@ -63,8 +58,9 @@ public final class EmbeddedCluster implements Closeable {
     return nodes.stream().map(EtcdNode::clientUrl).collect(Collectors.toList());
   }
 
+  /** Stops every member (in parallel: each takes about 2 s) and frees its ports. */
   @Override public void close() {
-    nodes.forEach(EtcdNode::close);
+    nodes.parallelStream().forEach(EtcdNode::close);
   }
 
   /** Starts three members, prints their URLs, and runs until Ctrl-C. */

@@ -16,7 +16,9 @@ import org.etcdjvm.embedded.EtcdNode;
 
 /**
  * Members of one Raft group on loopback, in this JVM or in child processes: for bin/etcd-node's
- * class-data-sharing training run and for tests. Not a public API. Thread-safe.
+ * class-data-sharing training run and for etcd-embedded's own tests (which cannot use etcd-test:
+ * it depends on this module). etcd-test's {@code EtcdCluster}, the public form of this, takes its
+ * ports from {@link #freePort()}. Not a public API. Thread-safe.
  */
 public final class LocalCluster {
   private static final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();

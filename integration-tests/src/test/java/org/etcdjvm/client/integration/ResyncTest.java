@@ -2,7 +2,6 @@ package org.etcdjvm.client.integration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,24 +13,15 @@ import org.etcdjvm.client.EtcdResponse;
 import org.etcdjvm.client.Watch;
 import org.etcdjvm.client.WatchEvent;
 import org.etcdjvm.client.WatchResync;
-import org.etcdjvm.embedded.EtcdNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.etcdjvm.test.EtcdCluster;
+import org.etcdjvm.test.EtcdExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Error 401 from a real node whose watch history is shorter than the watch needs. */
 class ResyncTest {
-  @TempDir static Path dir;
-  static EtcdNode node;
-
-  @BeforeAll static void start() throws Exception {
-    node = Nodes.single(EtcdNode.builder().historySize(10), dir);
-  }
-
-  @AfterAll static void stop() {
-    if (node != null) node.close();
-  }
+  @RegisterExtension static final EtcdExtension node =
+      EtcdExtension.of(EtcdCluster.builder().configureNodes(b -> b.historySize(10)));
 
   @Test void aWatchFromAClearedIndexResyncsFromTheSnapshotAndContinues() throws Exception {
     try (EtcdClient etcd = EtcdClient.builder().endpoints(node.clientUrl()).build()) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.ConnectException;
 import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,7 +17,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.etcdjvm.client.CompareFailedException;
-import org.etcdjvm.client.Config;
 import org.etcdjvm.client.EtcdClient;
 import org.etcdjvm.client.EtcdException;
 import org.etcdjvm.client.EtcdResponse;
@@ -26,26 +24,18 @@ import org.etcdjvm.client.KeyNotFoundException;
 import org.etcdjvm.client.NotAFileException;
 import org.etcdjvm.client.Watch;
 import org.etcdjvm.client.WatchEvent;
-import org.etcdjvm.embedded.EtcdNode;
-import org.junit.jupiter.api.AfterAll;
+import org.etcdjvm.test.EtcdExtension;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Every call of the client against one real node (Atomix Raft + Netty HTTP on loopback). */
+/** Every call of the client against one real in-process node (Atomix Raft + Netty HTTP on loopback). */
 class SingleNodeTest {
-  @TempDir static Path dir;
-  static EtcdNode node;
+  @RegisterExtension static final EtcdExtension server = EtcdExtension.singleNode();
   static EtcdClient etcd;
 
-  @BeforeAll static void start() throws Exception {
-    node = Nodes.single(EtcdNode.builder(), dir);
-    etcd = EtcdClient.builder().endpoints(node.clientUrl()).build();
-  }
-
-  @AfterAll static void stop() {
-    if (etcd != null) etcd.close();
-    if (node != null) node.close();
+  @BeforeAll static void client() {
+    etcd = server.client(); // closed with the node
   }
 
   @Test void setGetDeleteAndGetOrNull() throws Exception {
@@ -121,7 +111,7 @@ class SingleNodeTest {
     assertThatThrownBy(() -> etcd.set("/ttl/one", "x").ttl(Duration.ofMillis(300))) // etcd counts seconds
         .isInstanceOf(IllegalArgumentException.class);
     etcd.set("/ttl/one", "soon").ttl(Duration.ofMillis(1200)).send(); // rounded up to 2 s
-    Nodes.await(Duration.ofSeconds(5), () -> {
+    Await.until(Duration.ofSeconds(5), () -> {
       try {
         return etcd.getOrNull("/ttl/one") == null;
       } catch (Exception e) {
@@ -218,8 +208,8 @@ class SingleNodeTest {
   }
 
   @Test void machinesListsTheNode() throws Exception {
-    assertThat(etcd.machines().send()).containsExactly(node.clientUrl());
-    assertThat(etcd.writeEndpoint()).isEqualTo(Nodes.base(node));
+    assertThat(etcd.machines().send()).containsExactly(server.clientUrl());
+    assertThat(etcd.writeEndpoint()).isEqualTo(Await.base(server.clientUrl()));
   }
 
   @Test void noNodeListeningIsAnIOException() throws Exception {
@@ -264,9 +254,9 @@ class SingleNodeTest {
     writer.join(30_000);
     assertThat(writeFailures).isEmpty();
     assertThat(acknowledged).hasSize(303);
-    Nodes.await(Duration.ofSeconds(5), () -> events.stream().anyMatch(e -> e.type() == WatchEvent.Type.EXPIRE));
+    Await.until(Duration.ofSeconds(5), () -> events.stream().anyMatch(e -> e.type() == WatchEvent.Type.EXPIRE));
     long lastAcknowledged = acknowledged.stream().mapToLong(Long::longValue).max().orElseThrow();
-    Nodes.await(Duration.ofSeconds(5), () -> events.stream().anyMatch(e -> e.index() >= lastAcknowledged));
+    Await.until(Duration.ofSeconds(5), () -> events.stream().anyMatch(e -> e.index() >= lastAcknowledged));
     Thread.sleep(100); // anything extra (a duplicate) would arrive now
 
     List<WatchEvent> seen = new ArrayList<>(events);

@@ -3,7 +3,6 @@ package org.etcdjvm.client.integration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -23,38 +22,29 @@ import org.etcdjvm.client.Watch;
 import org.etcdjvm.client.WatchEvent;
 import org.etcdjvm.client.WriteOutcomeUnknownException;
 import org.etcdjvm.embedded.EtcdNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.etcdjvm.test.EtcdExtension;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The client against three real in-process members of one Raft group: writes through a follower,
- * and watches that outlive the leader. The last test stops the leader, so it runs last.
+ * and watches that outlive the leader. The last test kills the leader, so it runs last.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ThreeNodeTest {
-  @TempDir static Path dir;
-  static List<EtcdNode> nodes = List.of();
-
-  @BeforeAll static void start() throws Exception {
-    nodes = Nodes.three(dir);
-  }
-
-  @AfterAll static void stop() {
-    nodes.forEach(EtcdNode::close);
-  }
+  @RegisterExtension static final EtcdExtension cluster = EtcdExtension.cluster(3);
 
   /**
    * A client that knows only a follower: its first write is redirected (307) and followed by the
    * client, the leader is remembered, and the next writes go straight to it. Reads stay local.
    */
   @Test @Order(1) void aClientThatKnowsOnlyAFollowerWritesThroughTheLeaderAndRemembersIt() throws Exception {
-    EtcdNode leader = Nodes.leader(nodes);
-    EtcdNode follower = Nodes.follower(nodes);
+    int leaderIndex = cluster.leaderIndex();
+    EtcdNode leader = cluster.node(leaderIndex);
+    EtcdNode follower = cluster.node((leaderIndex + 1) % 3);
     List<String> hits = Collections.synchronizedList(new ArrayList<>());
     OkHttpClient recording = new OkHttpClient.Builder()
         .addNetworkInterceptor(chain -> {
@@ -62,17 +52,17 @@ class ThreeNodeTest {
           return chain.proceed(chain.request());
         })
         .build();
-    String viaFollower = Nodes.base(follower) + "v1/keys/redirect/";
-    String viaLeader = Nodes.base(leader) + "v1/keys/redirect/";
+    String viaFollower = Await.base(follower.clientUrl()) + "v1/keys/redirect/";
+    String viaLeader = Await.base(leader.clientUrl()) + "v1/keys/redirect/";
     try (EtcdClient etcd = EtcdClient.builder().endpoints(follower.clientUrl()).okHttpClient(recording)
         .autoSync(false).build()) {
-      assertThat(etcd.writeEndpoint()).isEqualTo(Nodes.base(follower));
+      assertThat(etcd.writeEndpoint()).isEqualTo(Await.base(follower.clientUrl()));
 
       EtcdResponse first = etcd.set("/redirect/a", "1").send();
       assertThat(first.newKey()).isTrue();
       assertThat(hits).containsExactly("POST " + viaFollower + "a", "POST " + viaLeader + "a");
-      assertThat(etcd.writeEndpoint()).isEqualTo(Nodes.base(leader));
-      assertThat(etcd.endpoints()).containsExactly(Nodes.base(follower), Nodes.base(leader));
+      assertThat(etcd.writeEndpoint()).isEqualTo(Await.base(leader.clientUrl()));
+      assertThat(etcd.endpoints()).containsExactly(Await.base(follower.clientUrl()), Await.base(leader.clientUrl()));
 
       hits.clear();
       EtcdResponse second = etcd.set("/redirect/b", "2").send();
@@ -86,7 +76,7 @@ class ThreeNodeTest {
       // reads are answered by the follower itself once it has applied this client's writes (until
       // then a read is asked again of the leader: read-your-writes)
       try (EtcdClient followerOnly = EtcdClient.builder().endpoints(follower.clientUrl()).autoSync(false).build()) {
-        Nodes.await(Duration.ofSeconds(10), () -> value(followerOnly, "/redirect/a").isEmpty());
+        Await.until(Duration.ofSeconds(10), () -> value(followerOnly, "/redirect/a").isEmpty());
       }
       hits.clear();
       assertThat(value(etcd, "/redirect/b")).isEqualTo("3");
@@ -99,7 +89,7 @@ class ThreeNodeTest {
     // with the member list read from /v1/machines, the leader is known before the first write
     try (EtcdClient synced = EtcdClient.builder().endpoints(follower.clientUrl()).autoSync(false).build()) {
       assertThat(synced.machines().send()).hasSize(3).first().isEqualTo(leader.clientUrl());
-      assertThat(synced.writeEndpoint()).isEqualTo(Nodes.base(leader));
+      assertThat(synced.writeEndpoint()).isEqualTo(Await.base(leader.clientUrl()));
       assertThat(synced.endpoints()).hasSize(3);
     }
   }
@@ -113,8 +103,9 @@ class ThreeNodeTest {
    * any other failed attempt must not.
    */
   @Test @Order(2) void watchesSurviveTheLeaderStoppingAndMissNoEvent() throws Exception {
-    EtcdNode leader = Nodes.leader(nodes);
-    List<EtcdNode> followers = nodes.stream().filter(n -> n != leader).collect(Collectors.toList());
+    int leaderIndex = cluster.leaderIndex();
+    EtcdNode leader = cluster.node(leaderIndex);
+    List<EtcdNode> followers = List.of(cluster.node((leaderIndex + 1) % 3), cluster.node((leaderIndex + 2) % 3));
     String[] followersFirst = {followers.get(0).clientUrl(), followers.get(1).clientUrl(), leader.clientUrl()};
     String[] leaderFirst = {leader.clientUrl(), followers.get(0).clientUrl(), followers.get(1).clientUrl()};
 
@@ -150,21 +141,21 @@ class ThreeNodeTest {
         }, "writer");
         writes.start();
 
-        Nodes.await(Duration.ofSeconds(20), () -> done.get() >= 50);
-        leader.close();
-        List<EtcdNode> survivors = followers;
+        Await.until(Duration.ofSeconds(20), () -> done.get() >= 50);
+        cluster.kill(leaderIndex);
         writes.join(45_000);
         assertThat(writes.isAlive()).isFalse();
         assertThat(done.get()).isEqualTo(total);
-        EtcdNode newLeader = Nodes.leader(survivors);
-        assertThat(newLeader).isNotSameAs(leader);
+        int newLeaderIndex = cluster.leaderIndex();
+        assertThat(newLeaderIndex).isNotEqualTo(leaderIndex);
+        EtcdNode newLeader = cluster.node(newLeaderIndex);
 
         System.out.printf("leader %s stopped; new leader %s; %d writes refused, %d outcome unknown: %s%n"
             + "watch on follower: %d events, errors %s%nwatch on old leader: %d events, errors %s%n",
             leader.name(), newLeader.name(), refused.size(), outcomeUnknown.size(), refused,
             a.events.size(), a.errors, b.events.size(), b.errors);
         long last = Collections.max(acknowledged.keySet());
-        Nodes.await(Duration.ofSeconds(15), () -> a.lastIndex() >= last && b.lastIndex() >= last);
+        Await.until(Duration.ofSeconds(15), () -> a.lastIndex() >= last && b.lastIndex() >= last);
         Thread.sleep(200); // a duplicate would arrive now
 
         for (Recorder r : List.of(a, b)) {
