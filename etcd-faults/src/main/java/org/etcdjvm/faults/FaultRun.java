@@ -47,7 +47,7 @@ final class FaultRun {
   /** What a schedule did and found. */
   record Report(Schedule schedule, ReadMode reads, String network, Map<String, Integer> operations, int registerKeys,
       Map<Nemesis.Fault, Integer> faults, int watchEvents, int watchGaps, int localReads, List<Anomaly> anomalies,
-      Duration wall, long checkMillis, Path dir) {
+      Duration wall, long checkMillis, Path dir, List<String> details) {
     int totalOperations() {
       return operations.values().stream().mapToInt(Integer::intValue).sum();
     }
@@ -113,7 +113,7 @@ final class FaultRun {
       if (healthy) {
         // TTLs count the log's time, which stands still while there is no leader: expiries may come
         // later than the wall clock says. Wait for them, generously.
-        awaitExpired(cluster, Math.max(System.currentTimeMillis(), workload.latestExpiration()) + 60_000);
+        awaitExpired(cluster, Math.max(System.currentTimeMillis(), workload.latestExpiration()) + 120_000);
       }
 
       // final linearizable reads, then wait for the replicas to converge
@@ -161,7 +161,7 @@ final class FaultRun {
       for (Map.Entry<String, List<Op>> e : byKey.entrySet()) {
         Linearizability.Result r = Linearizability.check(e.getValue());
         if (!r.linearizable()) {
-          anomalies.add(new Anomaly("linearizability", e.getKey() + ": " + r.summary(),
+          anomalies.add(new Anomaly("linearizability", e.getKey() + ": " + r.summary(origin),
               excerpt(e.getValue(), r, nemesis.events, origin)));
         }
       }
@@ -176,8 +176,19 @@ final class FaultRun {
         gaps += s.gaps();
       }
       writeHistory(dir.resolve("history.txt"), ops, nemesis.events, origin);
+      List<String> details = new ArrayList<>();
+      for (WatchStream s : watchers.streams) {
+        details.add("watch " + s.name + ": " + s.events() + " events, " + s.gaps() + " resyncs, up to index " + s.lastIndex());
+      }
+      details.add("client watch errors (failovers, retries): " + watchers.clientErrors());
+      details.add("TTL expiries: " + expiryLag(watchers.streams));
+      for (Nemesis.Event f : nemesis.events) {
+        details.add(String.format("fault [%.1f s .. %.1f s] %s", (f.start() - origin) / 1e9, (f.end() - origin) / 1e9,
+            f.description()));
+      }
       Report report = new Report(schedule, reads, netName, counts(ops), byKey.size(), new TreeMap<>(nemesis.counts),
-          events, gaps, workload.localReads.size(), anomalies, Duration.ofNanos(System.nanoTime() - t0), checkMillis, dir);
+          events, gaps, workload.localReads.size(), anomalies, Duration.ofNanos(System.nanoTime() - t0), checkMillis, dir,
+          details);
       writeReport(dir.resolve("report.txt"), report);
       return report;
     } finally {
@@ -215,6 +226,28 @@ final class FaultRun {
       }
     }
     return new Anomaly(a.checker(), a.summary(), lines);
+  }
+
+  /**
+   * How late expiries were delivered, first watch to see each against its {@code expiration}:
+   * TTLs count the log's time, which does not advance while the cluster has no leader.
+   */
+  static String expiryLag(List<WatchStream> streams) {
+    Map<Long, long[]> byIndex = new TreeMap<>();
+    for (WatchStream s : streams) {
+      for (WatchStream.Item item : s.items()) {
+        if (item instanceof WatchStream.Event e && e.isDelete() && e.expiration() != null) {
+          long due = java.time.Instant.parse(e.expiration()).toEpochMilli();
+          byIndex.merge(e.index(), new long[] {e.receivedAt() - due}, (a, b) -> a[0] <= b[0] ? a : b);
+        }
+      }
+    }
+    if (byIndex.isEmpty()) {
+      return "none seen";
+    }
+    long[] lags = byIndex.values().stream().mapToLong(a -> a[0]).sorted().toArray();
+    return lags.length + " seen, delivered " + lags[lags.length / 2] + " ms after expiration (median), "
+        + lags[lags.length - 1] + " ms (max)";
   }
 
   /** Waits until no member lists a key under {@value Workload#TTL}, or until {@code deadline} (epoch ms). */
@@ -349,6 +382,9 @@ final class FaultRun {
 
   private static void writeReport(Path file, Report r) throws IOException {
     StringBuilder b = new StringBuilder(r.summary()).append('\n');
+    for (String d : r.details()) {
+      b.append(d).append('\n');
+    }
     for (Anomaly a : r.anomalies()) {
       b.append(a.format()).append('\n');
     }

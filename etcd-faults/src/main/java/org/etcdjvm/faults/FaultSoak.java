@@ -110,6 +110,9 @@ public final class FaultSoak {
       r.operations().forEach((k, v) -> byKind.merge(k.substring(0, k.indexOf('/')), v, Integer::sum));
       r.faults().forEach((k, v) -> kinds.merge(k, v, Integer::sum));
       out.println("FAULTS " + r.summary());
+      for (String d : r.details()) {
+        out.println("FAULTS   " + d);
+      }
       for (Anomaly a : r.anomalies()) {
         String text = "FAULTS ANOMALY in schedule " + s + " (replay: " + replayHint(s) + ")\n" + a.format();
         out.println(text);

@@ -36,6 +36,11 @@ public final class Linearizability {
   public record Result(boolean linearizable, boolean inconclusive, int operations, int longestPrefix,
       Op stuckOn, String stateAtStuck, List<Op> history, long steps) {
     public String summary() {
+      return summary(0);
+    }
+
+    /** One sentence; operation times relative to {@code origin} (nanoTime). */
+    public String summary(long origin) {
       if (linearizable) {
         return "linearizable (" + operations + " operations, " + steps + " steps)";
       }
@@ -43,7 +48,7 @@ public final class Linearizability {
         return "inconclusive: search budget of " + steps + " steps spent (" + operations + " operations)";
       }
       return "NOT linearizable: at most " + longestPrefix + " of " + operations
-          + " operations linearize; then no order explains " + (stuckOn == null ? "?" : stuckOn.describe(0))
+          + " operations linearize; then no order explains " + (stuckOn == null ? "?" : stuckOn.describe(origin))
           + " (register " + (stateAtStuck == null ? "<absent>" : stateAtStuck) + ")";
     }
   }
