@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,14 +34,21 @@ import org.etcdjvm.faults.check.WatchStream;
 final class FaultRun {
   /** Everything that is not the schedule. */
   record Options(ReadMode reads, int clients, int activeKeys, int maxOpsPerKey, int maxUnknownPerKey, Path outDir,
-      List<String> nodeArgs, Consumer<String> log) {
+      List<String> nodeArgs, java.util.Set<Nemesis.Fault> only, Consumer<String> log) {
+    /** Defaults, and the system properties {@code etcdjvm.faults.reads}, {@code .only}, {@code .nodeArgs}. */
     static Options defaults(Path outDir, Consumer<String> log) {
+      String args = System.getProperty("etcdjvm.faults.nodeArgs", "");
       return new Options(ReadMode.parse(System.getProperty("etcdjvm.faults.reads")), 5, 3, 150, 8, outDir,
-          List.of(), log);
+          args.isBlank() ? List.of() : List.of(args.strip().split("\\s+")),
+          Nemesis.parse(System.getProperty("etcdjvm.faults.only")), log);
     }
 
     Options withReads(ReadMode r) {
-      return new Options(r, clients, activeKeys, maxOpsPerKey, maxUnknownPerKey, outDir, nodeArgs, log);
+      return new Options(r, clients, activeKeys, maxOpsPerKey, maxUnknownPerKey, outDir, nodeArgs, only, log);
+    }
+
+    Options withOnly(java.util.Set<Nemesis.Fault> kinds) {
+      return new Options(reads, clients, activeKeys, maxOpsPerKey, maxUnknownPerKey, outDir, nodeArgs, kinds, log);
     }
   }
 
@@ -100,7 +108,7 @@ final class FaultRun {
           o.maxUnknownPerKey());
       workload.start();
       long origin = t0;
-      Nemesis nemesis = new Nemesis(cluster, schedule.seed(), origin, s -> o.log().accept(s));
+      Nemesis nemesis = new Nemesis(cluster, schedule.seed(), origin, o.only(), s -> o.log().accept(s));
       Thread.sleep(1500);
       boolean healthy = nemesis.run(System.nanoTime() + schedule.length().toNanos());
       if (healthy) {
@@ -181,7 +189,7 @@ final class FaultRun {
         details.add("watch " + s.name + ": " + s.events() + " events, " + s.gaps() + " resyncs, up to index " + s.lastIndex());
       }
       details.add("client watch errors (failovers, retries): " + watchers.clientErrors());
-      details.add("TTL expiries: " + expiryLag(watchers.streams));
+      details.add("TTL expiries: " + expiryLag(watchers.streams, ops));
       for (Nemesis.Event f : nemesis.events) {
         details.add(String.format("fault [%.1f s .. %.1f s] %s", (f.start() - origin) / 1e9, (f.end() - origin) / 1e9,
             f.description()));
@@ -229,25 +237,37 @@ final class FaultRun {
   }
 
   /**
-   * How late expiries were delivered, first watch to see each against its {@code expiration}:
-   * TTLs count the log's time, which does not advance while the cluster has no leader.
+   * How late expiries were delivered (first watch to see each): after the TTL had passed since the
+   * set was sent, and after the {@code expiration} the server advertised (TTLs count the log's
+   * time, which does not advance while the cluster has no leader).
    */
-  static String expiryLag(List<WatchStream> streams) {
+  static String expiryLag(List<WatchStream> streams, List<Op> ops) {
+    Map<String, Op> sets = new HashMap<>();
+    for (Op op : ops) {
+      if (op.kind == Op.Kind.TTL) {
+        sets.put(op.key, op);
+      }
+    }
     Map<Long, long[]> byIndex = new TreeMap<>();
     for (WatchStream s : streams) {
       for (WatchStream.Item item : s.items()) {
-        if (item instanceof WatchStream.Event e && e.isDelete() && e.expiration() != null) {
+        if (item instanceof WatchStream.Event e && e.isDelete() && e.expiration() != null && sets.containsKey(e.key())) {
+          Op set = sets.get(e.key());
           long due = java.time.Instant.parse(e.expiration()).toEpochMilli();
-          byIndex.merge(e.index(), new long[] {e.receivedAt() - due}, (a, b) -> a[0] <= b[0] ? a : b);
+          long[] lag = {e.receivedAt() - (set.invokeWall + set.ttl() * 1000), e.receivedAt() - due};
+          byIndex.merge(e.index(), lag, (a, b) -> a[0] <= b[0] ? a : b);
         }
       }
     }
     if (byIndex.isEmpty()) {
       return "none seen";
     }
-    long[] lags = byIndex.values().stream().mapToLong(a -> a[0]).sorted().toArray();
-    return lags.length + " seen, delivered " + lags[lags.length / 2] + " ms after expiration (median), "
-        + lags[lags.length - 1] + " ms (max)";
+    long[] afterTtl = byIndex.values().stream().mapToLong(a -> a[0]).sorted().toArray();
+    long[] afterExpiration = byIndex.values().stream().mapToLong(a -> a[1]).sorted().toArray();
+    int n = afterTtl.length;
+    return n + " seen; delivered after the TTL had passed since the set was sent: median " + afterTtl[n / 2]
+        + " ms, max " + afterTtl[n - 1] + " ms; after the advertised expiration: median " + afterExpiration[n / 2]
+        + " ms, max " + afterExpiration[n - 1] + " ms";
   }
 
   /** Waits until no member lists a key under {@value Workload#TTL}, or until {@code deadline} (epoch ms). */

@@ -20,7 +20,7 @@ import org.etcdjvm.faults.check.Anomaly;
  *
  * <pre>
  * bin/fault-soak [--minutes 30] [--seed N] [--nodes 3|5|mixed] [--schedule-seconds 150]
- *                [--reads auto|consistent|log|leader] [--out DIR]
+ *                [--reads auto|consistent|log|leader] [--only FAULT,...] [--out DIR]
  * bin/fault-soak --replay SEED:NODES:SECONDS     # one schedule again
  * </pre>
  */
@@ -43,6 +43,7 @@ public final class FaultSoak {
     int scheduleSeconds = 150;
     String replay = null;
     ReadMode reads = ReadMode.parse(System.getProperty("etcdjvm.faults.reads"));
+    java.util.Set<Nemesis.Fault> only = Nemesis.parse(System.getProperty("etcdjvm.faults.only"));
     Path out = Path.of(System.getProperty("etcdjvm.faults.out", "target/faults"));
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -54,16 +55,18 @@ public final class FaultSoak {
         case "--schedule-seconds" -> { scheduleSeconds = Integer.parseInt(v); i++; }
         case "--replay" -> { replay = v; i++; }
         case "--reads" -> { reads = ReadMode.parse(v); i++; }
+        case "--only" -> { only = Nemesis.parse(v); i++; }
         case "--out" -> { out = Path.of(v); i++; }
         case "-h", "--help" -> {
           System.out.println("bin/fault-soak [--minutes 30] [--seed N] [--nodes 3|5|mixed] [--schedule-seconds 150]"
-              + " [--reads auto|consistent|log|leader] [--out DIR] | --replay SEED:NODES:SECONDS");
+              + " [--reads auto|consistent|log|leader] [--only FAULT,...] [--out DIR] | --replay SEED:NODES:SECONDS\n"
+              + "faults: " + java.util.Arrays.toString(Nemesis.Fault.values()));
           return;
         }
         default -> throw new IllegalArgumentException("unknown argument " + a + " (see --help)");
       }
     }
-    FaultRun.Options options = FaultRun.Options.defaults(out, FaultSoak::log).withReads(reads);
+    FaultRun.Options options = FaultRun.Options.defaults(out, FaultSoak::log).withReads(reads).withOnly(only);
     Totals totals;
     if (replay != null) {
       totals = runAll(List.of(Schedule.parse(replay)), Long.MAX_VALUE, options, System.out);

@@ -58,12 +58,19 @@ final class Nemesis {
   final List<Anomaly> problems = Collections.synchronizedList(new ArrayList<>());
   final Map<Fault, Integer> counts = new EnumMap<>(Fault.class);
 
-  Nemesis(Cluster cluster, long seed, long origin, Consumer<String> log) {
+  /**
+   * @param only the kinds of fault to draw from (empty: all); from {@code etcdjvm.faults.only} or
+   *     {@code --only}, to aim a run at one kind
+   */
+  Nemesis(Cluster cluster, long seed, long origin, java.util.Set<Fault> only, Consumer<String> log) {
     this.cluster = cluster;
     this.rnd = new Random(seed ^ 0x5DEECE66DL);
     this.origin = origin;
     this.log = log;
     for (Fault f : Fault.values()) {
+      if (!only.isEmpty() && !only.contains(f)) {
+        continue;
+      }
       if (f.partition() && !cluster.net.canPartition()) {
         continue;
       }
@@ -72,6 +79,22 @@ final class Nemesis {
       }
       kinds.add(f);
     }
+    if (kinds.isEmpty()) {
+      throw new IllegalArgumentException("no fault to inject among " + only + " here");
+    }
+  }
+
+  /** {@code "KILL_LEADER,pause_leader"} -> the set; blank -> empty (all kinds). */
+  static java.util.Set<Fault> parse(String kinds) {
+    java.util.Set<Fault> out = java.util.EnumSet.noneOf(Fault.class);
+    if (kinds != null) {
+      for (String k : kinds.split(",")) {
+        if (!k.isBlank()) {
+          out.add(Fault.valueOf(k.strip().toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
+        }
+      }
+    }
+    return out;
   }
 
   private Fault next() {
@@ -147,6 +170,11 @@ final class Nemesis {
     Collections.shuffle(members, rnd);
     List<Integer> followers = new ArrayList<>(members);
     followers.remove(Integer.valueOf(leader.slot));
+    if (followers.isEmpty()) {
+      note("a cluster of one member left; skipping " + f);
+      Thread.sleep(500);
+      return null;
+    }
     String d;
     switch (f) {
       case KILL_LEADER -> {

@@ -368,7 +368,7 @@ final class Workload {
       NodeProcess n = randomMember(rnd);
       String key = TTL + "/t" + seq;
       int ttl = 1 + rnd.nextInt(2);
-      Op op = begin(TTL_PROCESS, Op.Kind.TTL, key, "t" + seq, null, n.name);
+      Op op = begin(TTL_PROCESS, Op.Kind.TTL, key, "t" + seq, null, n.name).ttl(ttl);
       writeResult(op, http.send("POST", n.clientUrl() + "/v1/keys" + key,
           Http.form("value", "t" + seq, "ttl", Integer.toString(ttl)), OP_TIMEOUT, 3));
       if (op.outcome() != Op.Outcome.FAIL) {

@@ -48,6 +48,8 @@ public final class Op {
   public final String value;
   public final String expect;
   public final long invoke;
+  /** Wall-clock milliseconds at the call (for comparing with the server's times). */
+  public final long invokeWall = System.currentTimeMillis();
   public final String node;
 
   private long complete = Long.MAX_VALUE;
@@ -57,6 +59,7 @@ public final class Op {
   private long index = -1;
   private String error;
   private String expiration;
+  private long ttlSeconds;
 
   public Op(int id, int process, Kind kind, String key, String value, String expect, long invoke, String node) {
     this.id = id;
@@ -83,6 +86,16 @@ public final class Op {
     this.hasObservation = true;
     this.observed = state;
     return this;
+  }
+
+  /** The TTL a {@link Kind#TTL} write asked for. */
+  public synchronized Op ttl(long seconds) {
+    this.ttlSeconds = seconds;
+    return this;
+  }
+
+  public synchronized long ttl() {
+    return ttlSeconds;
   }
 
   public synchronized Op expiration(String expiration) {

@@ -22,8 +22,9 @@ import java.util.Set;
  *   <li><b>acknowledged writes in the log</b>: a write acknowledged at index i is the event at i;
  *   <li><b>nothing else in the log</b>: every set in the log was sent by a client and not refused,
  *       and was applied once; every delete was sent, or is the expiry of a key set with a TTL;
- *   <li><b>expiry</b>: a key with a TTL expires once, after it was set, and not before its
- *       {@code expiration} (less {@link #EARLY_SLACK_MS}).
+ *   <li><b>expiry</b>: a key with a TTL expires once, after it was set, not before its TTL has
+ *       passed since the set was sent, nor before its {@code expiration} (both less {@link
+ *       #EARLY_SLACK_MS}).
  * </ul>
  */
 public final class WatchChecker {
@@ -232,10 +233,10 @@ public final class WatchChecker {
     }
     for (String key : log.keys()) {
       WatchStream.Event expiry = null;
-      WatchStream.Event set = null;
+      WatchStream.Event setEvent = null;
       for (WatchStream.Event e : log.events(key)) {
         if (e.isSet()) {
-          set = e;
+          setEvent = e;
         }
         if (!e.isDelete() || e.expiration() == null) {
           continue;
@@ -248,13 +249,19 @@ public final class WatchChecker {
           out.add(Anomaly.of(NAME, key + " expired twice", expiry.describe() + " (seen by " + log.seenBy(expiry.index())
               + ")", e.describe() + " (seen by " + log.seenBy(e.index()) + ")"));
         }
-        if (set == null || set.index() > e.index()) {
+        if (setEvent == null || setEvent.index() > e.index()) {
           out.add(Anomaly.of(NAME, key + " expired before it was set", e.describe()));
         }
         expiry = e;
+        long seen = firstSeen.getOrDefault(e.index(), Long.MAX_VALUE);
+        Op set = ttlSets.get(key);
+        long lived = seen - set.invokeWall;
+        if (set.ttl() > 0 && lived < set.ttl() * 1000 - EARLY_SLACK_MS) {
+          out.add(Anomaly.of(NAME, key + " expired " + lived + " ms after the set that gave it a TTL of " + set.ttl()
+              + " s was sent", e.describe(), set.describe(0)));
+        }
         try {
           long due = instant(e.expiration()).toEpochMilli();
-          long seen = firstSeen.getOrDefault(e.index(), Long.MAX_VALUE);
           if (seen < due - EARLY_SLACK_MS) {
             out.add(Anomaly.of(NAME, key + " expired " + (due - seen) + " ms before its expiration",
                 e.describe(), "first delivered at " + java.time.Instant.ofEpochMilli(seen)));

@@ -158,6 +158,13 @@ class WatchCheckerTest {
     assertThat(WatchChecker.check(List.of(early), ops)).extracting(Anomaly::summary)
         .anyMatch(m -> m.contains("ms before its expiration"));
 
+    WatchStream tooSoon = new WatchStream("n5", true, 1);
+    ttl.ttl(2);
+    tooSoon.event(set(2, T, "t", null));
+    tooSoon.event(delete(4, T, "t", "2000-01-01T00:00:00Z", ttl.invokeWall + 500)); // lived 0.5 s of 2
+    assertThat(WatchChecker.check(List.of(tooSoon), ops)).extracting(Anomaly::summary)
+        .anyMatch(m -> m.contains("expired 500 ms after the set that gave it a TTL of 2 s"));
+
     WatchStream missed = new WatchStream("n4", true, 1);
     missed.event(set(2, T, "t", null));
     missed.event(set(5, A, "x", null)); // saw 2..5 in full, but not the expiry at 4
