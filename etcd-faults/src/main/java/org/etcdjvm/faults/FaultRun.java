@@ -184,6 +184,7 @@ final class FaultRun {
         gaps += s.gaps();
       }
       writeHistory(dir.resolve("history.txt"), ops, nemesis.events, origin);
+      Files.write(dir.resolve("events.txt"), new ArrayList<>(watchers.everything), StandardCharsets.UTF_8);
       List<String> details = new ArrayList<>();
       for (WatchStream s : watchers.streams) {
         details.add("watch " + s.name + ": " + s.events() + " events, " + s.gaps() + " resyncs, up to index " + s.lastIndex());

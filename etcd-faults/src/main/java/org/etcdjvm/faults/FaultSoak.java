@@ -27,12 +27,27 @@ import org.etcdjvm.faults.check.Anomaly;
 public final class FaultSoak {
   private FaultSoak() {}
 
+  /** An anomaly and the schedule that found it. */
+  record Found(Schedule schedule, Anomaly anomaly) {
+    String format() {
+      return "FAULTS ANOMALY in schedule " + schedule + " (replay: " + replayHint(schedule) + ")\n" + anomaly.format();
+    }
+  }
+
   /** Totals over several schedules. */
   record Totals(int schedules, long operations, Map<String, Integer> byKind, int faults,
-      Map<Nemesis.Fault, Integer> faultKinds, long watchEvents, List<String> anomalies, Duration wall) {
+      Map<Nemesis.Fault, Integer> faultKinds, long watchEvents, List<Found> anomalies, Duration wall) {
     String summary() {
-      return String.format("%d schedules in %.1f min: %d operations %s, %d faults %s, %d watch events, %d anomalies",
-          schedules, wall.toMillis() / 60000.0, operations, byKind, faults, faultKinds, watchEvents, anomalies.size());
+      Map<String, Integer> kinds = new TreeMap<>();
+      anomalies.forEach(f -> kinds.merge(f.anomaly().kind(), 1, Integer::sum));
+      return String.format("%d schedules in %.1f min: %d operations %s, %d faults %s, %d watch events, %d anomalies%s",
+          schedules, wall.toMillis() / 60000.0, operations, byKind, faults, faultKinds, watchEvents, anomalies.size(),
+          kinds.isEmpty() ? "" : " " + kinds);
+    }
+
+    /** The anomalies whose kind is not in {@code tolerated}. */
+    List<Found> except(java.util.Set<String> tolerated) {
+      return anomalies.stream().filter(f -> !tolerated.contains(f.anomaly().kind())).toList();
     }
   }
 
@@ -81,8 +96,8 @@ public final class FaultSoak {
       totals = runAll(plan, deadline, options, System.out);
     }
     System.out.println("FAULTS TOTAL " + totals.summary());
-    for (String a : totals.anomalies()) {
-      System.out.println(a);
+    for (Found a : totals.anomalies()) {
+      System.out.println(a.format());
     }
     System.exit(totals.anomalies().isEmpty() ? 0 : 1);
   }
@@ -99,7 +114,7 @@ public final class FaultSoak {
     int done = 0;
     Map<String, Integer> byKind = new TreeMap<>();
     Map<Nemesis.Fault, Integer> kinds = new EnumMap<>(Nemesis.Fault.class);
-    List<String> anomalies = new ArrayList<>();
+    List<Found> anomalies = new ArrayList<>();
     for (Schedule s : plan) {
       long expected = s.length().plusSeconds(60).toNanos();
       if (done > 0 && System.nanoTime() + expected > deadline) {
@@ -117,9 +132,9 @@ public final class FaultSoak {
         out.println("FAULTS   " + d);
       }
       for (Anomaly a : r.anomalies()) {
-        String text = "FAULTS ANOMALY in schedule " + s + " (replay: " + replayHint(s) + ")\n" + a.format();
-        out.println(text);
-        anomalies.add(text);
+        Found f = new Found(s, a);
+        out.println(f.format());
+        anomalies.add(f);
       }
       if (System.nanoTime() > deadline) {
         break;

@@ -257,7 +257,7 @@ final class Nemesis {
           return d + " (remove refused)";
         }
         if (!v.awaitExit(Duration.ofSeconds(60))) {
-          problem(d, v + " did not stop by itself within 60 s of its removal");
+          problem(d, Anomaly.REMOVED_MEMBER_RUNNING, v + " did not stop by itself within 60 s of its removal");
           v.kill();
         }
         Thread.sleep(holdMillis / 2);
@@ -286,7 +286,7 @@ final class Nemesis {
         if (err != null) {
           problem(d, "DELETE /remove/" + s.name + " did not succeed: " + err);
         } else if (!s.awaitExit(Duration.ofSeconds(60))) {
-          problem(d, s + " did not stop by itself within 60 s of its removal");
+          problem(d, Anomaly.REMOVED_MEMBER_RUNNING, s + " did not stop by itself within 60 s of its removal");
           s.kill();
         }
       }
@@ -327,7 +327,11 @@ final class Nemesis {
   }
 
   private void problem(String during, String what) {
-    problems.add(Anomaly.of("recovery", what + " (during: " + during + ")"));
+    problem(during, "recovery", what);
+  }
+
+  private void problem(String during, String kind, String what) {
+    problems.add(Anomaly.kind("recovery", kind, what + " (during: " + during + ")"));
     note("PROBLEM: " + what);
   }
 

@@ -31,6 +31,8 @@ final class Watchers {
   private final AtomicInteger clientErrors = new AtomicInteger();
   private EtcdClient client;
   private Watch clientWatch;
+  /** Every event of the whole store ("/", {@code /_etcd} included), for the record only: events.txt. */
+  final List<String> everything = java.util.Collections.synchronizedList(new ArrayList<>());
 
   Watchers(Cluster cluster) {
     this.cluster = cluster;
@@ -45,6 +47,10 @@ final class Watchers {
       threads.add(t);
       t.start();
     }
+    Thread all = new Thread(this::recordEverything, "faults-watch-all");
+    all.setDaemon(true);
+    threads.add(all);
+    all.start();
     List<String> endpoints = new ArrayList<>();
     for (NodeProcess n : cluster.all()) {
       endpoints.add(n.clientUrl());
@@ -109,6 +115,43 @@ final class Watchers {
       } else {
         sleep(50);
       }
+    }
+  }
+
+  /** Watches "/" through whichever member answers, writing each event as one line. */
+  private void recordEverything() {
+    long next = 1;
+    int member = 0;
+    List<NodeProcess> nodes = new ArrayList<>(cluster.all());
+    while (!stop.get()) {
+      NodeProcess n = nodes.get(member % nodes.size());
+      if (!n.isServing()) {
+        member++;
+        sleep(20);
+        continue;
+      }
+      Http.Reply r = http.send("POST", n.clientUrl() + "/v1/watch/", Http.form("index", Long.toString(next)),
+          Duration.ofSeconds(5), 0);
+      if (stop.get()) {
+        return;
+      }
+      if (r.isOk()) {
+        Map<String, Object> m = Json.object(r.body());
+        if (m != null && m.get("index") instanceof Long index) {
+          everything.add(java.time.LocalTime.now() + " via " + n.name + " " + r.body().strip());
+          next = index + 1;
+          continue;
+        }
+      } else if (r.errorCode() == 401) {
+        everything.add(java.time.LocalTime.now() + " via " + n.name + " resync from " + next + ": " + r.describe());
+        try {
+          next = Math.max(next, Long.parseLong(r.errorCause().strip()));
+          continue;
+        } catch (RuntimeException e) {
+          // try another member
+        }
+      }
+      member++;
     }
   }
 

@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +18,9 @@ import org.junit.jupiter.api.Test;
  * {@code etcdjvm.faults.schedules} (default 4), {@code etcdjvm.faults.seconds} of faults per
  * schedule (default 30), {@code etcdjvm.faults.seed} (first seed; random by default),
  * {@code etcdjvm.faults.replay=SEED:NODES:SECONDS[,...]} to run exactly those schedules again,
- * {@code etcdjvm.faults.reads} (auto, consistent, log, leader).
+ * {@code etcdjvm.faults.reads} (auto, consistent, log, leader), {@code etcdjvm.faults.tolerate}:
+ * kinds of anomaly that are known cluster bugs, reported but not failing the build (set in the
+ * module's pom; empty it to make them fail).
  */
 class FaultCiTest {
   @Test
@@ -39,9 +43,20 @@ class FaultCiTest {
     FaultSoak.Totals totals = FaultSoak.runAll(plan, Long.MAX_VALUE, FaultRun.Options.defaults(out, FaultSoak::log),
         System.out);
     FaultSoak.log("CI TOTAL " + totals.summary());
-    assertThat(totals.anomalies())
-        .as("anomalies in schedules %s; replay: mvn -B verify -pl etcd-faults -am -Dtest=FaultCiTest "
-            + "-Dsurefire.failIfNoSpecifiedTests=false -Detcdjvm.faults.replay=<schedule>", specs)
+    Set<String> tolerated = new TreeSet<>();
+    for (String k : System.getProperty("etcdjvm.faults.tolerate", "").split(",")) {
+      if (!k.isBlank()) {
+        tolerated.add(k.strip());
+      }
+    }
+    for (FaultSoak.Found known : totals.anomalies()) {
+      if (tolerated.contains(known.anomaly().kind())) {
+        FaultSoak.log("KNOWN ISSUE (tolerated by etcdjvm.faults.tolerate, not a failure of this test):\n"
+            + known.format());
+      }
+    }
+    assertThat(totals.except(tolerated).stream().map(FaultSoak.Found::format).toList())
+        .as("anomalies in schedules %s (known issues tolerated: %s)", specs, tolerated)
         .isEmpty();
     assertThat(totals.schedules()).isEqualTo(plan.size());
     // the harness did its work (loose bounds: a busy machine slows everything down)

@@ -257,13 +257,13 @@ public final class WatchChecker {
         Op set = ttlSets.get(key);
         long lived = seen - set.invokeWall;
         if (set.ttl() > 0 && lived < set.ttl() * 1000 - EARLY_SLACK_MS) {
-          out.add(Anomaly.of(NAME, key + " expired " + lived + " ms after the set that gave it a TTL of " + set.ttl()
+          out.add(Anomaly.kind(NAME, Anomaly.EXPIRY_EARLY, key + " expired " + lived + " ms after the set that gave it a TTL of " + set.ttl()
               + " s was sent", e.describe(), set.describe(0)));
         }
         try {
           long due = instant(e.expiration()).toEpochMilli();
           if (seen < due - EARLY_SLACK_MS) {
-            out.add(Anomaly.of(NAME, key + " expired " + (due - seen) + " ms before its expiration",
+            out.add(Anomaly.kind(NAME, Anomaly.EXPIRY_EARLY, key + " expired " + (due - seen) + " ms before its expiration",
                 e.describe(), "first delivered at " + java.time.Instant.ofEpochMilli(seen)));
           }
         } catch (java.time.format.DateTimeParseException bad) {
