@@ -96,7 +96,7 @@ public final class RaftNode implements Replica, AutoCloseable {
     ticker.scheduleWithFixedDelay(disk::refresh, 100, 100, TimeUnit.MILLISECONDS);
     return group.start()
         .thenCompose(v -> step("the registration of this member to commit", () -> {
-          batcher = new WriteBatcher(group::execute, clock, config.maxBatchOps(), config.maxEntryBytes() / 3 - 4096,
+          batcher = new WriteBatcher(group::execute, clock, group::isLeader, config.maxBatchOps(), config.maxEntryBytes() / 3 - 4096,
               config.commitTimeout().toMillis());
           startTicker();
           return register();
@@ -105,6 +105,7 @@ public final class RaftNode implements Replica, AutoCloseable {
         .thenCompose(v -> step("the leader's client URL (its registration in /_etcd/machines)", this::awaitLeaderUrl))
         .thenRun(() -> {
           currentStep = "nothing (started)";
+          clock.caughtUp();
           ready = true;
         });
   }

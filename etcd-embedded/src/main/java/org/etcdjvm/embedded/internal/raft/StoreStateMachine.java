@@ -26,7 +26,9 @@ import org.etcdjvm.embedded.internal.store.WriteOp;
  */
 final class StoreStateMachine implements ReplicatedState {
   /** Written before the store in a snapshot, so a snapshot of the store alone ("ETCD") is told apart. */
-  private static final long SNAPSHOT_TIME_MARK = 0x4C4F4754494D4531L; // "LOGTIME1"
+  private static final long SNAPSHOT_TIME_MARK = 0x4C4F4754494D4531L; // "LOGTIME1": the log time
+  /** As above, followed by the log time and the leader's wall clock when it appended that command. */
+  private static final long SNAPSHOT_TIMES_MARK = 0x4C4F4754494D4532L; // "LOGTIME2"
 
   private final EtcdStore store;
   private final LogClock clock;
@@ -43,6 +45,7 @@ final class StoreStateMachine implements ReplicatedState {
   @Override
   public byte[] apply(byte[] command, Instant entryTime) {
     WriteCodec.Command decoded = WriteCodec.decodeCommand(command);
+    boolean stamped = decoded.time() != null && !decoded.time().equals(LogClock.UNSTAMPED);
     Instant time = clock.applyTime(decoded.time(), entryTime);
     List<WriteOp> ops = decoded.ops();
     store.expire(time);
@@ -50,7 +53,7 @@ final class StoreStateMachine implements ReplicatedState {
     for (WriteOp op : ops) {
       outcomes.add(applyOne(op, time));
     }
-    clock.applied(time);
+    clock.applied(time, stamped, entryTime);
     return WriteCodec.encodeOutcomes(outcomes);
   }
 
@@ -68,10 +71,14 @@ final class StoreStateMachine implements ReplicatedState {
   @Override
   public void writeSnapshot(DataOutputStream out) throws IOException {
     Instant time = clock.lastApplied();
-    if (time != null) {
+    Instant wall = clock.lastStampedWall();
+    if (time != null && wall != null) {
+      out.writeLong(SNAPSHOT_TIMES_MARK);
+      writeInstant(out, time);
+      writeInstant(out, wall);
+    } else if (time != null) {
       out.writeLong(SNAPSHOT_TIME_MARK);
-      out.writeLong(time.getEpochSecond());
-      out.writeInt(time.getNano());
+      writeInstant(out, time);
     }
     store.writeSnapshot(out);
   }
@@ -80,14 +87,28 @@ final class StoreStateMachine implements ReplicatedState {
   public void readSnapshot(DataInputStream in) throws IOException {
     in.mark(16);
     Instant time = null;
-    if (in.readLong() == SNAPSHOT_TIME_MARK) {
-      time = Instant.ofEpochSecond(in.readLong(), in.readInt());
+    Instant wall = null;
+    long mark = in.readLong();
+    if (mark == SNAPSHOT_TIMES_MARK) {
+      time = readInstant(in);
+      wall = readInstant(in);
+    } else if (mark == SNAPSHOT_TIME_MARK) {
+      time = readInstant(in);
     } else {
       in.reset(); // a snapshot of the store alone
     }
     store.readSnapshot(in);
     if (time != null) {
-      clock.applied(time);
+      clock.applied(time, true, wall);
     }
+  }
+
+  private static void writeInstant(DataOutputStream out, Instant t) throws IOException {
+    out.writeLong(t.getEpochSecond());
+    out.writeInt(t.getNano());
+  }
+
+  private static Instant readInstant(DataInputStream in) throws IOException {
+    return Instant.ofEpochSecond(in.readLong(), in.readInt());
   }
 }

@@ -30,6 +30,7 @@ final class WriteBatcher {
   private final AtomicBoolean tickRequested = new AtomicBoolean();
   private final Function<byte[], CompletableFuture<byte[]>> execute;
   private final LogClock clock;
+  private final java.util.function.BooleanSupplier leader;
   private final int maxOps;
   private final long maxBatchChars;
   private final long commitTimeoutMillis;
@@ -37,15 +38,17 @@ final class WriteBatcher {
 
   /**
    * @param execute       replicates one command, completing with the state machine's result
-   * @param clock         the log's time, stamped on each command
+   * @param clock         the log's time, stamped on each command while {@code leader} says this
+   *     member leads ({@link LogClock#UNSTAMPED} otherwise)
    * @param maxBatchChars a batch stops growing at this many UTF-16 chars of keys and values (a
    *     char is at most 3 UTF-8 bytes, so a third of the Raft entry limit always fits); a single
    *     write is always sent, whatever its size
    */
-  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, LogClock clock, int maxOps,
-      long maxBatchChars, long commitTimeoutMillis) {
+  WriteBatcher(Function<byte[], CompletableFuture<byte[]>> execute, LogClock clock,
+      java.util.function.BooleanSupplier leader, int maxOps, long maxBatchChars, long commitTimeoutMillis) {
     this.execute = execute;
     this.clock = clock;
+    this.leader = leader;
     this.maxOps = maxOps;
     this.maxBatchChars = maxBatchChars;
     this.commitTimeoutMillis = commitTimeoutMillis;
@@ -131,7 +134,7 @@ final class WriteBatcher {
     }
     CompletableFuture<byte[]> sent;
     try {
-      sent = execute.apply(WriteCodec.encodeCommand(clock.stamp(), ops));
+      sent = execute.apply(WriteCodec.encodeCommand(leader.getAsBoolean() ? clock.stamp() : LogClock.UNSTAMPED, ops));
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }

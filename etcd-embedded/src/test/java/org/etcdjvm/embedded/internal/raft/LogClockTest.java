@@ -45,4 +45,49 @@ class LogClockTest {
     assertThat(ahead).isGreaterThanOrEqualTo(Duration.ofMillis(20)).isLessThan(Duration.ofSeconds(2));
     assertThat(follower.lastApplied()).isEqualTo(leaderTime);
   }
+
+  @Test
+  void aCommandWithoutATimeOfItsOwnIsAppliedAtTheLastTimeAndMovesNothing() throws Exception {
+    LogClock c = new LogClock();
+    Instant wall = Instant.now();
+    // the log's first command: the leader's wall clock when it appended it
+    assertThat(c.applyTime(LogClock.UNSTAMPED, wall)).isEqualTo(wall);
+    c.applied(wall, false, wall);
+    c.caughtUp();
+    Instant t = Instant.now().minusSeconds(30); // a log whose time trails the wall clock
+    c.applied(c.applyTime(t, wall), true, wall);
+    Instant estimate = c.instant();
+    // a registration sent by a member that is not the leader, appended now: applied at the last time
+    Instant applied = c.applyTime(LogClock.UNSTAMPED, Instant.now().plusSeconds(60));
+    assertThat(applied).isEqualTo(c.lastApplied());
+    c.applied(applied, false, Instant.now().plusSeconds(60));
+    assertThat(Duration.between(estimate, c.instant())).isLessThan(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void aRestartedMemberCountsTheTimeSinceTheLeaderAppendedTheLastEntryItReplays() {
+    LogClock c = new LogClock();
+    Instant now = Instant.now();
+    // the log: the first entry appended 100 s ago at log time T; the last appended 50 s ago, when
+    // the log's time had lost 40 s (it trailed the wall clock)
+    Instant t = now.minusSeconds(100);
+    c.applied(c.applyTime(t, now.minusSeconds(100)), true, now.minusSeconds(100));
+    Instant last = t.plusSeconds(10);
+    c.applied(c.applyTime(last, now.minusSeconds(50)), true, now.minusSeconds(50));
+    // resumes from the last entry plus the 50 s since it was appended, not from the first
+    assertThat(Duration.between(last.plusSeconds(50), c.instant()).abs()).isLessThan(Duration.ofSeconds(2));
+    assertThat(c.lastStampedWall()).isEqualTo(now.minusSeconds(50));
+  }
+
+  @Test
+  void onceCaughtUpALateEntryMovesTheEstimateOnlyToItsOwnTime() {
+    LogClock c = new LogClock();
+    Instant now = Instant.now();
+    c.applied(c.applyTime(now, now), true, now);
+    c.caughtUp();
+    Instant estimate = c.instant();
+    // an entry appended 30 s ago (this member was cut off) changes nothing: its time is older
+    c.applied(c.applyTime(now.minusSeconds(30), now.minusSeconds(30)), true, now.minusSeconds(30));
+    assertThat(Duration.between(estimate, c.instant())).isLessThan(Duration.ofSeconds(1));
+  }
 }
