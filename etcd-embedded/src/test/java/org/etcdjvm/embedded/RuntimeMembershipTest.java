@@ -122,14 +122,16 @@ class RuntimeMembershipTest {
     EtcdNode a = start("a");
     List<EtcdNode> joiners = new ArrayList<>();
     for (String name : List.of("b", "c", "d", "e")) {
-      EtcdNode node = builder(name, peer(a)).build();
+      // four joins and four promotions take turns at the leader (one configuration change at a
+      // time: Atomix's leader let two joins race, and the first joiner was dropped while told OK)
+      EtcdNode node = builder(name, peer(a)).startTimeout(Duration.ofSeconds(120)).build();
       nodes.add(node);
       joiners.add(node);
     }
     // all four ask the leader to promote them while the others change the configuration
     List<java.util.concurrent.CompletableFuture<EtcdNode>> started = joiners.stream().map(EtcdNode::start).toList();
     for (var s : started) {
-      s.get(120, TimeUnit.SECONDS);
+      s.get(150, TimeUnit.SECONDS);
     }
     for (EtcdNode n : nodes) {
       assertThat(awaitBody(n, "/v1/machines", body -> body.split(", ").length == 5)).contains(a.clientUrl());

@@ -204,6 +204,9 @@ class ConnectionLimitsTest {
         assertThat(c.read().status()).isEqualTo(200);
       }
       holders.remove(holders.size() - 1).close();
+      // the node gives the bytes back once it sees the connection close (on its event loop, later)
+      Await.until(WAIT, () -> node.server.bufferedRequestBytes() == 3L * body,
+          () -> "after one holder left: reserved " + node.server.bufferedRequestBytes());
       NormalClient.isServed(node.url);
       assertThat(node.warnings()).anySatisfy(w -> assertThat(w).startsWith("client 127.0.0.2:")
           .contains("maxBufferedRequestBytesPerAddress"));

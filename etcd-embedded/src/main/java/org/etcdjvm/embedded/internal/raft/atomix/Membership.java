@@ -165,18 +165,19 @@ final class Membership {
   private CompletableFuture<Void> promoteAgain(Throwable error) {
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     RaftServer s = group.server();
-    // CONFIGURATION_ERROR (the request named an older configuration) becomes Unavailable with
-    // this message; UNKNOWN_SESSION means the member asked a leader whose configuration does not
-    // have it yet (a leader elected while the join committed). Both pass with a fresh request.
-    boolean refusedPromotion = cause instanceof io.atomix.primitive.PrimitiveException.Unavailable
-        && "Configuration failed".equals(cause.getMessage())
-        || cause instanceof io.atomix.primitive.PrimitiveException.UnknownSession;
-    if (!refusedPromotion || s == null
-        || group.isClosed() || s.cluster().getMember().getType() != RaftMember.Type.PROMOTABLE) {
+    if (s != null && !group.isClosed() && s.cluster().getMember().getType() == RaftMember.Type.ACTIVE) {
+      // Atomix retries a promotion every election timeout while one is unanswered: the first
+      // made this member ACTIVE, a later one, naming the configuration before it, was refused
+      return CompletableFuture.completedFuture(null);
+    }
+    // CONFIGURATION_ERROR (the request named an older configuration) becomes Unavailable "Configuration
+    // failed"; UNKNOWN_SESSION means the member asked a leader whose configuration does not have it
+    // yet (a leader elected while the join committed); a timeout, a busy machine. All pass with a
+    // fresh request while the member is still PROMOTABLE (a refused join fails the start elsewhere).
+    if (s == null || group.isClosed() || s.cluster().getMember().getType() != RaftMember.Type.PROMOTABLE) {
       return CompletableFuture.failedFuture(cause);
     }
-    log.debug("{}: the leader refused to promote this member (a concurrent configuration change): asking again",
-        config.name());
+    log.debug("{}: the leader did not promote this member ({}): asking again", config.name(), cause.toString());
     long delay = config.electionTimeout().toMillis()
         + java.util.concurrent.ThreadLocalRandom.current().nextLong(config.electionTimeout().toMillis() + 1);
     CompletableFuture<Void> again = new CompletableFuture<>();

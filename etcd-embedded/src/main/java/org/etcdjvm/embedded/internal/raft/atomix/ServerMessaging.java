@@ -68,7 +68,12 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
   private final String pollSubject;
   private final String voteSubject;
   private final String joinSubject;
+  private final String reconfigureSubject;
+  private final String leaveSubject;
   private final long stickyNanos;
+  private final long configurationChangeWaitMillis;
+  /** The last join, promotion or leave handed to Atomix here; the next waits for its answer. */
+  private CompletableFuture<?> lastConfigurationChange = CompletableFuture.completedFuture(null);
   private final LongSupplier currentTerm;
   private final BooleanSupplier isFollower;
   private final Membership membership;
@@ -99,6 +104,9 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
     this.pollSubject = group + "-poll";
     this.voteSubject = group + "-vote";
     this.joinSubject = group + "-join";
+    this.reconfigureSubject = group + "-reconfigure";
+    this.leaveSubject = group + "-leave";
+    this.configurationChangeWaitMillis = Math.max(timeout.toMillis(), electionTimeout.toMillis() * 10);
     this.stickyNanos = electionTimeout.toNanos() / 2;
     this.currentTerm = currentTerm;
     this.isFollower = isFollower;
@@ -135,6 +143,25 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
   boolean heardLeaderWithin(long nanos) {
     long last = lastLeaderContact;
     return last != 0 && System.nanoTime() - last < nanos;
+  }
+
+  /**
+   * Hands joins, promotions and leaves to Atomix one at a time: each waits for the answer to the
+   * one before (at most {@code configurationChangeWaitMillis}). Atomix 3.1.12's leader checks for a
+   * configuration change in progress ({@code LeaderRole.configuring()}) before the change it is
+   * making has been appended, so two joins that arrive together both pass, and the second
+   * configuration, built from the members before the first, drops the first joiner although its
+   * join was answered OK: that member then waits for a leader forever. Found by four nodes joining
+   * one at once ({@code RuntimeMembershipTest.severalNodesJoiningAtOnceAllBecomeVotingMembers}).
+   */
+  private <R> CompletableFuture<R> oneConfigurationChangeAtATime(java.util.function.Supplier<CompletableFuture<R>> change) {
+    synchronized (this) {
+      CompletableFuture<R> result = lastConfigurationChange.handle((v, e) -> (Void) null)
+          .completeOnTimeout(null, configurationChangeWaitMillis, java.util.concurrent.TimeUnit.MILLISECONDS)
+          .thenCompose(v -> change.get());
+      lastConfigurationChange = result;
+      return result;
+    }
   }
 
   /**
@@ -218,13 +245,16 @@ final class ServerMessaging extends BoundedTimeoutCommunicationService {
               .withStatus(RaftResponse.Status.OK).withTerm(currentTerm.getAsLong()).withVoted(false).build())
           : handler.apply(request);
     } else if (subject.equals(joinSubject)) {
-      wrapped = request -> {
+      wrapped = request -> oneConfigurationChangeAtATime(() -> {
         String refusal = request instanceof JoinRequest join ? refuseJoin(join.member()) : null;
         return refusal == null ? handler.apply(request) : CompletableFuture.completedFuture((R) JoinResponse.builder()
             .withStatus(RaftResponse.Status.ERROR)
             .withError(new RaftError(RaftError.Type.ILLEGAL_MEMBER_STATE, REFUSED + refusal))
             .build());
-      };
+      });
+    } else if (subject.equals(reconfigureSubject) || subject.equals(leaveSubject)) {
+      Function<M, CompletableFuture<R>> inner = wrapped;
+      wrapped = request -> oneConfigurationChangeAtATime(() -> inner.apply(request));
     }
     return delegate.subscribe(subject, decoder, wrapped, encoder);
   }
