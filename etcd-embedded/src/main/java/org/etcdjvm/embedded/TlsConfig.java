@@ -244,7 +244,7 @@ public final class TlsConfig {
       c = chain;
       k = key;
       keySource = "the " + port + " private key";
-      chainSource = "the " + port + " certificate chain given (" + chain.get(0).getSubjectX500Principal().getName() + ")";
+      chainSource = "the " + port + " certificate chain given";
     }
     List<X509Certificate> cas = trustFile != null ? PemFiles.certificates(trustFile, port + " CA") : trusted;
     String trustSource = trustFile != null ? "the " + port + " CA file " + trustFile : "the " + port + " CA certificates given";

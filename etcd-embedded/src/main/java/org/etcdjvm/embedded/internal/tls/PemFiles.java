@@ -104,6 +104,10 @@ public final class PemFiles {
         throw new TlsMaterialException(source + " holds an encrypted private key; give an unencrypted one"
             + " (openssl pkey -in " + fileName + " -out key.pem)");
       }
+      if (label.equals("OPENSSH PRIVATE KEY") || label.equals("DSA PRIVATE KEY")) {
+        throw new TlsMaterialException(source + " holds a private key in a form etcdjvm does not read (" + label
+            + "); convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt -in " + fileName + " -out key.pem)");
+      }
       try {
         switch (label) {
           case "PRIVATE KEY":
@@ -112,10 +116,6 @@ public final class PemFiles {
             return pkcs8(Der.pkcs8(Der.RSA_ENCRYPTION, Der.element(Der.NULL), block.der()));
           case "EC PRIVATE KEY":
             return pkcs8(sec1ToPkcs8(block.der(), ecParameters));
-          case "OPENSSH PRIVATE KEY":
-          case "DSA PRIVATE KEY":
-            throw new TlsMaterialException(source + " holds a private key in a form this node does not read (" + label
-                + "); convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt -in " + fileName + " -out key.pem)");
           default:
             break; // a certificate or parameters: not the key
         }
@@ -190,7 +190,7 @@ public final class PemFiles {
         }
       }
       try {
-        blocks.add(new Block(m.group(1), List.copyOf(headers), Base64.getMimeDecoder().decode(base64.toString())));
+        blocks.add(new Block(m.group(1), List.copyOf(headers), Base64.getDecoder().decode(base64.toString())));
       } catch (IllegalArgumentException e) {
         throw new TlsMaterialException(source + " is not valid PEM: the " + m.group(1) + " block is not base64", e);
       }
