@@ -331,7 +331,14 @@ public final class AtomixRaftGroup implements RaftGroup {
         throw new java.io.UncheckedIOException("cannot hand the peer TLS material to Atomix: " + e.getMessage(), e);
       }
     }
+    boolean quietFailures = tls != null;
     return running.thenRun(() -> {
+      if (quietFailures) {
+        io.netty.channel.Channel server = AtomixInternals.serverChannel(cluster.getMessagingService());
+        if (server != null) {
+          PeerTlsFailures.install(server, config.name());
+        }
+      }
       peers = new PeerProtocol(cluster.getMessagingService(), Duration.ofMillis(500));
       peers.serveStatus(membership::status);
       peers.serveRemove(membership::removeHere);
