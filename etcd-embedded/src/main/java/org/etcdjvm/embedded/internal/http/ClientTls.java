@@ -5,7 +5,6 @@ import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.security.cert.X509Certificate;
 import java.util.Objects;
 import javax.net.ssl.SSLContext;
@@ -14,8 +13,10 @@ import org.etcdjvm.embedded.internal.tls.TlsMaterial;
 import org.etcdjvm.embedded.internal.tls.TlsMaterialException;
 
 /**
- * HTTPS on the client port: the server side of TLS (the JDK's provider, TLS 1.2 and 1.3), asking
- * clients for a certificate when there are CAs to verify it with. Immutable and thread-safe.
+ * HTTPS on the client port: the server side of TLS 1.3 and 1.2, asking clients for a certificate
+ * when there are CAs to verify it with. Netty's default provider: the JDK's, or OpenSSL (BoringSSL)
+ * when {@code netty-tcnative} is on the class path, as Atomix's messaging TLS chooses too.
+ * Immutable and thread-safe.
  */
 public final class ClientTls {
   private final SslContext context;
@@ -35,7 +36,6 @@ public final class ClientTls {
     try {
       SslContextBuilder builder = SslContextBuilder
           .forServer(material.key(), material.chain().toArray(X509Certificate[]::new))
-          .sslProvider(SslProvider.JDK)
           .protocols("TLSv1.3", "TLSv1.2");
       if (verify) {
         builder.trustManager(material.trusted().toArray(X509Certificate[]::new)).clientAuth(ClientAuth.REQUIRE);
