@@ -153,11 +153,20 @@ def follower_lag(nodes, writes):
     followers = [n for n in nodes if n is not leader]
     lags = []
     conns = {f.name: http.client.HTTPConnection(HOST, f.client, timeout=2) for f in followers}
+    changes = 0
     for i in range(writes):
-        f = followers[i % len(followers)]
         value = f"v{i}-{time.time_ns()}"
         status, body = request("PUT", leader.client, "/v1/keys/lag", body=f"value={value}")
         acked = time.perf_counter()
+        if status == 307 and changes < 5:  # the leader changed (a busy machine): measure on the new one
+            changes += 1
+            print(f"FOLLOWER_LAG leader changed before write {i}; measuring on the new leader", flush=True)
+            leader = await_leader(nodes)
+            followers = [n for n in nodes if n is not leader]
+            conns = {f.name: http.client.HTTPConnection(HOST, f.client, timeout=2) for f in followers}
+            status, body = request("PUT", leader.client, "/v1/keys/lag", body=f"value={value}")
+            acked = time.perf_counter()
+        f = followers[i % len(followers)]
         if status != 200:
             sys.exit(f"write failed: {status} {body}")
         while True:

@@ -71,6 +71,52 @@ class RuntimeMembershipTest {
         .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nobody");
   }
 
+  /**
+   * Found by the fault harness ({@code removed-member-running}): a member that joined under load
+   * and was removed a few seconds later kept running. It must stop by itself, however it learns of
+   * its removal (the configuration entry, the leader's notice, or asking the members).
+   */
+  @Test
+  void membersRemovedUnderLoadSoonAfterJoiningStopByThemselves() throws Exception {
+    EtcdNode a = start("a");
+    start("b", peer(a));
+    start("c", peer(a));
+    java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+    Thread writer = new Thread(() -> {
+      V1Http curl = new V1Http(a.clientUrl());
+      while (writing.get()) {
+        try {
+          if (curl.post("/v1/keys/load/" + written.get() % 100, "value=" + written.get()).statusCode() == 200) {
+            written.incrementAndGet();
+          }
+        } catch (AssertionError e) {
+          // a write that fails while the configuration changes; the next one is sent anyway
+        }
+      }
+    }, "writer");
+    writer.setDaemon(true);
+    writer.start();
+    try {
+      for (int round = 0; round < 3; round++) {
+        EtcdNode d = start("d" + round, peer(a));
+        int before = written.get();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (written.get() < before + 200 && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+        a.removeMember("d" + round).get(30, TimeUnit.SECONDS);
+        d.whenClosed().get(30, TimeUnit.SECONDS);
+        nodes.remove(d);
+      }
+    } finally {
+      writing.set(false);
+      writer.join(30_000);
+    }
+    assertThat(written.get()).isGreaterThan(600);
+    assertThat(awaitBody(a, "/v1/machines", body -> body.split(", ").length == 3)).contains(a.clientUrl());
+  }
+
   @Test
   void severalNodesJoiningAtOnceAllBecomeVotingMembers() throws Exception {
     EtcdNode a = start("a");

@@ -37,7 +37,14 @@ public final class DiskSpace {
     try {
       FileStore fs = store;
       if (fs == null) {
-        fs = store = Files.getFileStore(dir);
+        Path existing = dir.toAbsolutePath();
+        while (existing.getParent() != null && !Files.exists(existing)) {
+          existing = existing.getParent(); // not created yet: the disk it will be created on
+        }
+        fs = Files.getFileStore(existing);
+        if (existing.equals(dir.toAbsolutePath())) {
+          store = fs;
+        }
       }
       long now = fs.getUsableSpace();
       usable = now;
@@ -50,7 +57,7 @@ public final class DiskSpace {
         log.info("disk space on {} is back ({} MB free): writes resume", dir, now / (1024 * 1024));
       }
     } catch (IOException | RuntimeException e) {
-      log.debug("cannot read the free space of {}", dir, e);
+      log.debug("cannot read the free space of {}: {}", dir, e.toString());
     }
   }
 

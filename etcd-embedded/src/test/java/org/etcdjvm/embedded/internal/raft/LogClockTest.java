@@ -90,4 +90,10 @@ class LogClockTest {
     c.applied(c.applyTime(now.minusSeconds(30), now.minusSeconds(30)), true, now.minusSeconds(30));
     assertThat(Duration.between(estimate, c.instant())).isLessThan(Duration.ofSeconds(1));
   }
+
+  @Test
+  void anUnstampedCommandStaysUnstampedThroughTheCodec() {
+    byte[] bytes = org.etcdjvm.embedded.internal.store.WriteCodec.encodeCommand(LogClock.UNSTAMPED, java.util.List.of());
+    assertThat(org.etcdjvm.embedded.internal.store.WriteCodec.decodeCommand(bytes).time()).isEqualTo(LogClock.UNSTAMPED);
+  }
 }

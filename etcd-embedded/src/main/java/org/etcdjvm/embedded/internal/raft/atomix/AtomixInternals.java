@@ -58,6 +58,28 @@ final class AtomixInternals {
   }
 
   /**
+   * The members of the configuration this server holds (stored or received), or null without one or
+   * when it cannot be read. Unlike {@code cluster().getMembers()}, which always keeps the local
+   * member ({@code RaftClusterContext.configure} drops only remote members), a configuration that
+   * removed this member does not list it. Same path as {@link #configurationIndex}.
+   */
+  static java.util.List<String> configurationMembers(RaftServer server) {
+    try {
+      Configuration configuration = contextOf(server).getCluster().getConfiguration();
+      if (configuration == null) {
+        return null;
+      }
+      java.util.List<String> ids = new java.util.ArrayList<>();
+      for (io.atomix.protocols.raft.cluster.RaftMember m : configuration.members()) {
+        ids.add(m.memberId().id());
+      }
+      return ids;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
    * Tells the followers the new commit index now instead of with the next heartbeat. Atomix 3.1.12's
    * {@code LeaderAppender} completes a commit once a majority acknowledged the entry, and followers
    * learn the commit index only with the next append: under no other load, one heartbeat interval

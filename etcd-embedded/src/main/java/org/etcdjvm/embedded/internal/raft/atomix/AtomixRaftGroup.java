@@ -59,6 +59,9 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. {@link #start} once, {@link #close} once.
  */
 public final class AtomixRaftGroup implements RaftGroup {
+  /** System property, for benchmarks only: followers acknowledge appends before flushing them, as Atomix does. */
+  static final String UNSAFE_ACK_BEFORE_FLUSH = "etcdjvm.unsafe.followerAckBeforeFlush";
+
   private static final Logger log = LoggerFactory.getLogger(AtomixRaftGroup.class);
   private static final String GROUP = "etcd";
   private static final String CLUSTER_ID_FILE = "cluster-id";
@@ -410,7 +413,14 @@ public final class AtomixRaftGroup implements RaftGroup {
     try {
       io.atomix.protocols.raft.impl.RaftContext c = AtomixInternals.contextOf(s);
       context = c;
-      serverMessaging.flushBeforeAcknowledging(() -> c.getLogWriter().flush(), c.getThreadContext());
+      if (Boolean.getBoolean(UNSAFE_ACK_BEFORE_FLUSH)) {
+        // only to measure what the flush costs (benchmarks/README.md): a follower then acknowledges
+        // entries that a power loss could take back
+        log.warn("{}: -D{}=true: followers acknowledge appends before flushing them (benchmarking only)",
+            config.name(), UNSAFE_ACK_BEFORE_FLUSH);
+      } else {
+        serverMessaging.flushBeforeAcknowledging(() -> c.getLogWriter().flush(), c.getThreadContext());
+      }
     } catch (ReflectiveOperationException e) {
       log.warn("cannot read Atomix's server state: followers learn commits only with the heartbeat, and acknowledge"
           + " appends before flushing them", e);

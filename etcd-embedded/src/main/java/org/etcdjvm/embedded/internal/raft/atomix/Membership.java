@@ -452,10 +452,18 @@ final class Membership {
     }
     group.peers().status(sender).whenComplete((status, error) -> {
       RaftServer s = group.server();
-      if (status != null && s != null && status.member() && !status.members().contains(self.id())
+      if (status == null || s == null) {
+        log.debug("{}: removal notice from {} not checked: {}", config.name(), sender, error == null ? "stopping" : error.toString());
+        return;
+      }
+      long ownIndex = AtomixInternals.configurationIndex(s);
+      if (status.member() && !status.members().contains(self.id())
           && (storage.clusterId() == null || storage.clusterId().equals(status.clusterId()))
-          && status.configIndex() >= AtomixInternals.configurationIndex(s)) {
+          && status.configIndex() >= ownIndex) {
         group.markStopped("removed from the cluster (told by " + sender + ", whose members are " + status.members() + ")");
+      } else {
+        log.debug("{}: removal notice from {} not believed: its status {} (our cluster {}, configuration index {})",
+            config.name(), sender, status, storage.clusterId(), ownIndex);
       }
     });
   }
@@ -466,7 +474,11 @@ final class Membership {
    */
   private boolean removedFromOwnConfiguration() {
     RaftServer s = group.server();
-    return s != null && group.serving() && !s.cluster().getMembers().isEmpty() && !group.storedMembers().contains(self.id());
+    if (s == null || !group.serving()) {
+      return false;
+    }
+    List<String> configured = AtomixInternals.configurationMembers(s);
+    return configured != null && !configured.isEmpty() && !configured.contains(self.id());
   }
 
   /**
