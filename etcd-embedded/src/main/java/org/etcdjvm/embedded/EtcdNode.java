@@ -120,7 +120,9 @@ public final class EtcdNode implements Closeable {
   /**
    * Starts the node. Idempotent: later calls return the same future. Completes with this node once
    * it serves requests; fails if a port is taken, the data directory is unusable, the JVM lacks the
-   * flags Atomix needs, or the start timeout passes (the message says what the node waited for).
+   * flags Atomix needs, TLS material is bad (an {@link IllegalStateException} whose message is one
+   * sentence naming the file and the problem, before any port is opened), or the start timeout
+   * passes (the message says what the node waited for).
    */
   public synchronized CompletableFuture<EtcdNode> start() {
     if (started != null) {
