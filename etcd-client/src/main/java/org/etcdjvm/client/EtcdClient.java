@@ -3,6 +3,10 @@ package org.etcdjvm.client;
 import com.squareup.moshi.Moshi;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -13,8 +17,11 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
+import okhttp3.tls.HandshakeCertificates;
+import okhttp3.tls.HeldCertificate;
 import org.etcdjvm.client.internal.EtcdJson;
 import org.etcdjvm.client.internal.Keys;
+import org.etcdjvm.client.internal.PemFiles;
 import org.etcdjvm.client.internal.RequestSpec;
 import org.etcdjvm.client.internal.Transport;
 
@@ -56,6 +63,15 @@ import org.etcdjvm.client.internal.Transport;
  *       /v1/machines} in the background on first use and after each failover; the first machine
  *       is the leader. {@link #machines()} refreshes it on demand.
  * </ul>
+ *
+ * <h2>TLS</h2>
+ * {@code https://} endpoints work as they are against certificates the JDK trusts; for a cluster's
+ * own CA give {@link Builder#trustedCertificates}, and for nodes that ask for client certificates
+ * (etcd's {@code -clientCAFile}) {@link Builder#clientCertificate}. Host names are verified (OkHttp's
+ * default). Redirects keep TLS: a redirect from {@code https://} to {@code http://} fails with
+ * {@link java.net.ProtocolException} (the request is not applied), and a client whose endpoints are
+ * all {@code https://} does not send to plain {@code http://} members that {@code /v1/machines}
+ * lists.
  *
  * <h2>Errors</h2>
  * An etcd error object becomes an {@link EtcdException} (subclasses for the common codes); a
@@ -208,6 +224,10 @@ public final class EtcdClient implements Closeable {
     private Duration watchTimeout = Duration.ofSeconds(60);
     private boolean autoSync = true;
     private boolean staleReads;
+    private List<X509Certificate> trustedCertificates = List.of();
+    private HeldCertificate clientCertificate;
+    private List<X509Certificate> clientIntermediates = List.of();
+    private HandshakeCertificates handshakeCertificates;
 
     Builder() {}
 
@@ -323,11 +343,111 @@ public final class EtcdClient implements Closeable {
       return this;
     }
 
+    /**
+     * The CA certificates that {@code https://} endpoints' certificates must chain to, instead of
+     * the JDK's default CAs (etcdctl's {@code --ca-file}): typically the one CA that signed the
+     * nodes' {@code -clientCert}. Host names are verified as usual: a node's certificate must name
+     * the host or IP address of its URL. Default: the JDK's trusted CAs (or the {@link
+     * #okHttpClient}'s TLS settings).
+     */
+    public Builder trustedCertificates(X509Certificate... caCertificates) {
+      Objects.requireNonNull(caCertificates, "caCertificates == null");
+      return trustedCertificates(List.of(caCertificates));
+    }
+
+    /** As {@link #trustedCertificates(X509Certificate...)}; at least one. */
+    public Builder trustedCertificates(List<X509Certificate> caCertificates) {
+      Objects.requireNonNull(caCertificates, "caCertificates == null");
+      if (caCertificates.isEmpty()) throw new IllegalArgumentException("caCertificates is empty");
+      for (X509Certificate c : caCertificates) Objects.requireNonNull(c, "certificate == null");
+      this.trustedCertificates = List.copyOf(caCertificates);
+      return this;
+    }
+
+    /**
+     * As {@link #trustedCertificates(X509Certificate...)}, with the certificates of a PEM file
+     * (one or more {@code -----BEGIN CERTIFICATE-----} blocks), read now.
+     *
+     * @throws IllegalArgumentException with one sentence naming the file and the problem, if it is
+     *     missing, unreadable, or holds no certificate
+     */
+    public Builder trustedCertificates(Path caFile) {
+      Objects.requireNonNull(caFile, "caFile == null");
+      return trustedCertificates(PemFiles.certificates(caFile, "CA"));
+    }
+
+    /**
+     * The certificate and key this client presents when a server asks for one (a node started with
+     * etcd's {@code -clientCAFile}; etcdctl's {@code --cert-file} and {@code --key-file}), followed
+     * by any {@code intermediates}. Default: none.
+     *
+     * @throws IllegalArgumentException if {@code key} is not the private key of {@code certificate}
+     */
+    public Builder clientCertificate(PrivateKey key, X509Certificate certificate, X509Certificate... intermediates) {
+      Objects.requireNonNull(key, "key == null");
+      Objects.requireNonNull(certificate, "certificate == null");
+      Objects.requireNonNull(intermediates, "intermediates == null");
+      if (!PemFiles.matches(key, certificate.getPublicKey())) {
+        throw new IllegalArgumentException("the key does not match the certificate ("
+            + certificate.getSubjectX500Principal().getName() + ")");
+      }
+      this.clientCertificate = new HeldCertificate(new KeyPair(certificate.getPublicKey(), key), certificate);
+      this.clientIntermediates = List.of(intermediates);
+      return this;
+    }
+
+    /**
+     * As {@link #clientCertificate(PrivateKey, X509Certificate, X509Certificate...)}, from PEM
+     * files read now: {@code certificateFile} holds this client's certificate, then any
+     * intermediates; {@code keyFile} its unencrypted private key as PKCS#8 ({@code BEGIN PRIVATE
+     * KEY}), PKCS#1 ({@code BEGIN RSA PRIVATE KEY}) or SEC1 ({@code BEGIN EC PRIVATE KEY}).
+     *
+     * @throws IllegalArgumentException with one sentence naming the file and the problem: missing,
+     *     unreadable, not PEM, no certificate or key in it, an encrypted key
+     */
+    public Builder clientCertificate(Path certificateFile, Path keyFile) {
+      Objects.requireNonNull(certificateFile, "certificateFile == null");
+      Objects.requireNonNull(keyFile, "keyFile == null");
+      List<X509Certificate> chain = PemFiles.certificates(certificateFile, "client certificate");
+      PrivateKey key = PemFiles.privateKey(keyFile, "client key");
+      if (!PemFiles.matches(key, chain.get(0).getPublicKey())) {
+        throw new IllegalArgumentException("the client key file " + keyFile + " does not match the certificate in "
+            + certificateFile + " (" + chain.get(0).getSubjectX500Principal().getName() + ")");
+      }
+      return clientCertificate(key, chain.get(0), chain.subList(1, chain.size()).toArray(X509Certificate[]::new));
+    }
+
+    /**
+     * Everything about TLS at once, as OkHttp's {@link HandshakeCertificates} (trusted CAs, and the
+     * certificate this client presents). Replaces {@link #trustedCertificates} and {@link
+     * #clientCertificate}. Default: none.
+     */
+    public Builder handshakeCertificates(HandshakeCertificates certificates) {
+      this.handshakeCertificates = Objects.requireNonNull(certificates, "certificates == null");
+      return this;
+    }
+
     /** A new client; it makes no network call until the first request. */
     public EtcdClient build() {
       Moshi m = moshi != null ? moshi : new Moshi.Builder().build();
       return new EtcdClient(new Transport(endpoints, okHttpClient, executorService, callbackExecutor,
-          m, connectTimeout, readTimeout, watchTimeout, autoSync, staleReads));
+          m, connectTimeout, readTimeout, watchTimeout, autoSync, staleReads, tls()));
+    }
+
+    /** The TLS settings made here, or null to keep OkHttp's (or the given client's). */
+    private HandshakeCertificates tls() {
+      if (handshakeCertificates != null) return handshakeCertificates;
+      if (trustedCertificates.isEmpty() && clientCertificate == null) return null;
+      HandshakeCertificates.Builder b = new HandshakeCertificates.Builder();
+      if (trustedCertificates.isEmpty()) {
+        b.addPlatformTrustedCertificates();
+      } else {
+        for (X509Certificate ca : trustedCertificates) b.addTrustedCertificate(ca);
+      }
+      if (clientCertificate != null) {
+        b.heldCertificate(clientCertificate, clientIntermediates.toArray(X509Certificate[]::new));
+      }
+      return b.build();
     }
 
     private static Duration checkTimeout(Duration timeout) {

@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,11 +15,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.etcdjvm.embedded.internal.http.ClientTls;
 import org.etcdjvm.embedded.internal.http.HttpConfig;
 import org.etcdjvm.embedded.internal.http.V1HttpServer;
 import org.etcdjvm.embedded.internal.raft.RaftConfig;
 import org.etcdjvm.embedded.internal.raft.RaftNode;
 import org.etcdjvm.embedded.internal.store.StoreLimits;
+import org.etcdjvm.embedded.internal.tls.TlsMaterialException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +60,12 @@ import org.slf4j.LoggerFactory;
  * follower get a 307 to the leader; reads and watches are served locally. {@link #removeMember}
  * removes a member; the removed node closes itself.
  *
+ * <p><b>TLS</b> (off by default), as etcd 0.1 had it: HTTPS on the client port, optionally with
+ * client certificates ({@link Builder#clientTls}), and mutually authenticated TLS between members
+ * ({@link Builder#peerTls}); see {@link TlsConfig}. Bad material (a missing or malformed file, a key
+ * that does not match its certificate, an expired certificate) makes {@link #start()} fail before
+ * any port opens, with one sentence naming the file and the problem.
+ *
  * <p><b>JVM flags.</b> Atomix's serializer (Kryo 4) needs {@code --add-opens
  * java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED}
  * on Java 17+. Without them, {@code start()} fails at once with a message naming them.
@@ -82,7 +91,7 @@ public final class EtcdNode implements Closeable {
     this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peerListenHost, config.peers,
         config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
         config.commitTimeout, Duration.ofMillis(10), 256, 16 * 1024 * 1024, config.maxClusterSize, config.minFreeDiskBytes,
-        config.maxLogBytes, limits));
+        config.maxLogBytes, limits, config.peerTls == null ? null : () -> config.peerTls.material("peer", Instant.now())));
     String[] client = splitHostPort(config.clientAddress);
     this.http = new V1HttpServer(raft, HttpConfig.of(
             config.clientListenHost != null ? config.clientListenHost : client[0], Integer.parseInt(client[1])).toBuilder()
@@ -111,7 +120,9 @@ public final class EtcdNode implements Closeable {
   /**
    * Starts the node. Idempotent: later calls return the same future. Completes with this node once
    * it serves requests; fails if a port is taken, the data directory is unusable, the JVM lacks the
-   * flags Atomix needs, or the start timeout passes (the message says what the node waited for).
+   * flags Atomix needs, TLS material is bad (an {@link IllegalStateException} whose message is one
+   * sentence naming the file and the problem, before any port is opened), or the start timeout
+   * passes (the message says what the node waited for).
    */
   public synchronized CompletableFuture<EtcdNode> start() {
     if (started != null) {
@@ -126,23 +137,47 @@ public final class EtcdNode implements Closeable {
           "etcd-embedded needs these JVM flags for Atomix's serializer: " + String.join(" ", missing)));
     }
     long begin = System.nanoTime();
+    ClientTls clientTls;
+    try {
+      clientTls = clientTls();
+      if (config.peerTls != null) {
+        config.peerTls.material("peer", Instant.now()); // read and checked again when peer messaging starts
+      }
+    } catch (TlsMaterialException e) {
+      return started = CompletableFuture.failedFuture(new IllegalStateException(e.getMessage(), e));
+    }
     RaftNode.prewarm();
-    CompletableFuture<EtcdNode> future = http.start()
+    CompletableFuture<EtcdNode> future = http.start(clientTls)
         .thenCompose(address -> {
           // Advertised: the host of the client address (a listen host of 0.0.0.0 is no address), the bound port.
-          clientUrl = "http://" + hostForUrl(splitHostPort(config.clientAddress)[0]) + ":" + address.getPort();
+          clientUrl = (clientTls != null ? "https://" : "http://") + hostForUrl(splitHostPort(config.clientAddress)[0])
+              + ":" + address.getPort();
           return raft.start(clientUrl);
         })
         .thenApply(v -> {
           raft.stopped().thenAccept(reason -> closeInBackground());
-          log.info("etcd node {} ready in {} ms: client URL {}, peer URL http://{}, data dir {}",
-              config.name, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin), clientUrl, peerAddress, dataDir());
+          log.info("etcd node {} ready in {} ms: client URL {}{}, peer URL {}{}, data dir {}",
+              config.name, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin), clientUrl,
+              clientTls == null ? "" : clientTls.verifiesClients() ? " (TLS, client certificates required)" : " (TLS)",
+              peerUrl(), config.peerTls == null ? "" : " (mutual TLS)", dataDir());
           return this;
         });
     started = future.orTimeout(config.startTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .handle((node, error) -> error == null ? CompletableFuture.completedFuture(node) : cleanUpAndFail(error))
         .thenCompose(f -> f);
     return started;
+  }
+
+  /** The client port's TLS, read and checked now; null for plain HTTP. */
+  private ClientTls clientTls() throws TlsMaterialException {
+    TlsConfig tls = config.clientTls;
+    if (tls == null) {
+      return null;
+    }
+    if (tls.givenSslContext() != null) {
+      return ClientTls.of(tls.givenSslContext(), tls.verifiesOtherSide());
+    }
+    return ClientTls.of(tls.material("client", Instant.now()));
   }
 
   /**
@@ -168,7 +203,10 @@ public final class EtcdNode implements Closeable {
     return failed;
   }
 
-  /** The URL clients use, e.g. {@code http://127.0.0.1:4001}. Known once {@link #start()} has bound the port. */
+  /**
+   * The URL clients use, e.g. {@code http://127.0.0.1:4001} ({@code https://} with {@link
+   * Builder#clientTls}). Known once {@link #start()} has bound the port.
+   */
   public String clientUrl() {
     String url = clientUrl;
     if (url == null) {
@@ -177,9 +215,9 @@ public final class EtcdNode implements Closeable {
     return url;
   }
 
-  /** The Raft peer URL, e.g. {@code http://127.0.0.1:7001}. */
+  /** The Raft peer URL, e.g. {@code http://127.0.0.1:7001} ({@code https://} with {@link Builder#peerTls}). */
   public String peerUrl() {
-    return "http://" + peerAddress;
+    return (config.peerTls != null ? "https://" : "http://") + peerAddress;
   }
 
   /** This member's name. */
@@ -304,6 +342,8 @@ public final class EtcdNode implements Closeable {
     private String peerListenHost;
     private List<String> corsOrigins = List.of();
     private List<String> peers = List.of();
+    private TlsConfig clientTls;
+    private TlsConfig peerTls;
     private Duration startTimeout = Duration.ofSeconds(30);
     private Duration commitTimeout = Duration.ofSeconds(5);
     private Duration electionTimeout = Duration.ofMillis(200);
@@ -395,6 +435,46 @@ public final class EtcdNode implements Closeable {
         checked.add(origin.trim());
       }
       this.corsOrigins = List.copyOf(checked);
+      return this;
+    }
+
+    /**
+     * HTTPS on the client port (etcd's {@code -clientCert} and {@code -clientKey}): the port then
+     * speaks TLS only, and {@link EtcdNode#clientUrl()}, redirects and {@code /v1/machines} use
+     * {@code https://} URLs. With trusted CAs ({@link TlsConfig#trustPem}, etcd's {@code
+     * -clientCAFile}) every client must present a certificate that chains to one of them; the
+     * handshake of one that does not fails. Plain HTTP sent to the port is answered {@code 400}
+     * ("Client sent an HTTP request to an HTTPS server.") and the connection closed. Default: none
+     * (plain HTTP). The material is read and checked by {@link EtcdNode#start()}.
+     */
+    public Builder clientTls(TlsConfig tls) {
+      this.clientTls = Objects.requireNonNull(tls, "tls == null");
+      return this;
+    }
+
+    /**
+     * Mutually authenticated TLS for all traffic between members (Raft, joins, removals; etcd's
+     * {@code -serverCert}, {@code -serverKey} and {@code -serverCAFile}): this node presents {@code
+     * tls}'s certificate both when it accepts and when it connects, and accepts only members whose
+     * certificate chains to one of {@code tls}'s trusted CAs, so a process without such a
+     * certificate cannot join, vote or append. Every member must have it. Certificates are checked
+     * against the CAs only, not against host names. {@link EtcdNode#peerUrl()} becomes {@code
+     * https://}. Default: none (plain Atomix messaging).
+     *
+     * @throws IllegalArgumentException if {@code tls} has no trusted CA certificates, or was made
+     *     from an {@link javax.net.ssl.SSLContext} (Atomix 3.1 takes key material, see {@link TlsConfig})
+     */
+    public Builder peerTls(TlsConfig tls) {
+      Objects.requireNonNull(tls, "tls == null");
+      if (tls.givenSslContext() != null) {
+        throw new IllegalArgumentException("peerTls takes key material (PEM files, keys and certificates, or a key"
+            + " store), not an SSLContext: Atomix 3.1 builds its TLS from a key store and a trust store");
+      }
+      if (!tls.verifiesOtherSide()) {
+        throw new IllegalArgumentException("peerTls needs trusted CA certificates (etcd's -serverCAFile): members"
+            + " authenticate each other with certificates from that CA");
+      }
+      this.peerTls = tls;
       return this;
     }
 
@@ -680,6 +760,8 @@ public final class EtcdNode implements Closeable {
       b.clientListenHost = clientListenHost;
       b.peerListenHost = peerListenHost;
       b.corsOrigins = corsOrigins;
+      b.clientTls = clientTls;
+      b.peerTls = peerTls;
       b.startTimeout = startTimeout;
       b.commitTimeout = commitTimeout;
       b.electionTimeout = electionTimeout;

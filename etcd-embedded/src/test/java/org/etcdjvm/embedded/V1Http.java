@@ -15,14 +15,23 @@ import java.util.concurrent.CompletableFuture;
 
 /** A tiny curl for tests: real HTTP over loopback with the JDK client, following redirects like {@code curl -L}. */
 final class V1Http {
-  private final HttpClient client = HttpClient.newBuilder()
-      .followRedirects(HttpClient.Redirect.NORMAL)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
+  private final HttpClient client;
   private final String base;
 
   V1Http(String base) {
+    this(base, null);
+  }
+
+  /** Over {@code https://} with {@code tls} (its trusted CAs, and perhaps a client certificate). */
+  V1Http(String base, javax.net.ssl.SSLContext tls) {
     this.base = base;
+    HttpClient.Builder b = HttpClient.newBuilder()
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .connectTimeout(Duration.ofSeconds(5));
+    if (tls != null) {
+      b.sslContext(tls);
+    }
+    this.client = b.build();
   }
 
   /** {@code curl -L URL -d k=v -d k=v}: a form POST. */

@@ -139,8 +139,9 @@ public final class EtcdCluster implements Closeable {
       }
       List<String> urls = new ArrayList<>();
       for (Member m : members) {
-        m.clientPort = URI.create(m.node.clientUrl()).getPort();
-        urls.add("http://" + HOST + ":" + m.clientPort);
+        URI url = URI.create(m.node.clientUrl());
+        m.clientPort = url.getPort();
+        urls.add(url.getScheme() + "://" + HOST + ":" + m.clientPort); // https with clientTls
       }
       clientUrls = List.copyOf(urls);
       state = State.RUNNING;
@@ -253,8 +254,9 @@ public final class EtcdCluster implements Closeable {
   }
 
   /**
-   * Member 0's client URL, such as {@code http://127.0.0.1:24011}: for a single-node cluster, the
-   * URL.
+   * Member 0's client URL, such as {@code http://127.0.0.1:24011} ({@code https://} when {@link
+   * Builder#configureNodes} gives the members {@link EtcdNode.Builder#clientTls}): for a
+   * single-node cluster, the URL.
    *
    * @return member 0's client URL
    * @throws IllegalStateException before {@link #start()} and after {@link #close()}
@@ -278,7 +280,9 @@ public final class EtcdCluster implements Closeable {
   /**
    * A client over every member's URL with the client's defaults (it follows redirects to the
    * leader and fails over between members), created on first use and closed by {@link #close()}.
-   * Build your own from {@link #clientUrls()} for other settings.
+   * Build your own from {@link #clientUrls()} for other settings, and for members with {@link
+   * EtcdNode.Builder#clientTls} (its {@code https://} URLs need the cluster's CA, and perhaps a
+   * client certificate).
    *
    * @return the cluster's shared client
    * @throws IllegalStateException before {@link #start()} and after {@link #close()}

@@ -27,6 +27,17 @@ public final class Endpoints {
     this.preferred = this.seeds.get(0);
   }
 
+  /**
+   * Whether every configured endpoint is {@code https://}: then this client never sends to a plain
+   * {@code http://} URL (a member list naming one is not followed there).
+   */
+  public boolean httpsOnly() {
+    for (HttpUrl seed : seeds) {
+      if (!seed.isHttps()) return false;
+    }
+    return true;
+  }
+
   /** Where reads and watches go. */
   public HttpUrl forRead() {
     return preferred;

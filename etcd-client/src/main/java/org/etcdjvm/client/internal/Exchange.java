@@ -189,6 +189,10 @@ final class Exchange<T> {
       throw new ProtocolException("HTTP " + response.code() + " redirect to an invalid Location \""
           + location + "\" from " + spec.method + " " + from);
     }
+    if (from.isHttps() && !target.isHttps()) {
+      throw new ProtocolException("Refused a redirect from " + from + " to " + target + ": it would send "
+          + spec.method + " without TLS. The request was not applied.");
+    }
     if (redirectChain == null) redirectChain = new ArrayList<>(4);
     redirectChain.add(from);
     if (redirectChain.contains(target)) {

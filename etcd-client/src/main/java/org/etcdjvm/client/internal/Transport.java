@@ -23,6 +23,7 @@ import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
+import okhttp3.tls.HandshakeCertificates;
 import org.etcdjvm.client.EtcdException;
 
 /**
@@ -73,10 +74,12 @@ public final class Transport {
    * @param userExecutor runs OkHttp's calls and is never shut down; null to use the client's
    * @param connectTimeout null to keep the user client's (or 2 s for a created client)
    * @param readTimeout null to keep the user client's (or 5 s for a created client)
+   * @param tls the certificates of {@code https://} calls; null to keep the user client's (or the
+   *     JDK's trusted CAs and no client certificate for a created client)
    */
   public Transport(List<HttpUrl> seeds, OkHttpClient userClient, ExecutorService userExecutor,
       Executor callbackExecutor, Moshi moshi, Duration connectTimeout, Duration readTimeout,
-      Duration watchTimeout, boolean autoSync, boolean staleReads) {
+      Duration watchTimeout, boolean autoSync, boolean staleReads, HandshakeCertificates tls) {
     this.endpoints = new Endpoints(seeds);
     this.staleReads = staleReads;
     this.moshi = moshi;
@@ -107,6 +110,7 @@ public final class Transport {
           .build();
     }
     OkHttpClient.Builder reads = base.newBuilder().followRedirects(false).followSslRedirects(false);
+    if (tls != null) reads.sslSocketFactory(tls.sslSocketFactory(), tls.trustManager());
     if (connectTimeout != null) reads.connectTimeout(connectTimeout);
     if (readTimeout != null) reads.readTimeout(readTimeout);
     readClient = reads.build();
@@ -268,9 +272,13 @@ public final class Transport {
     List<String> names = new ArrayList<>();
     for (String part : text.split("[,\\s]+")) {
       HttpUrl url = HttpUrl.parse(part.trim());
-      if (url != null) {
+      if (url == null) continue;
+      names.add(part.trim());
+      if (!url.isHttps() && endpoints.httpsOnly()) {
+        // a client given only https:// endpoints never sends a request without TLS
+        LOG.log(Level.DEBUG, "not sending to the plain http member " + url + " listed by " + response.request().url());
+      } else {
         machines.add(Endpoints.baseOf(url));
-        names.add(part.trim());
       }
     }
     endpoints.membersFound(machines);

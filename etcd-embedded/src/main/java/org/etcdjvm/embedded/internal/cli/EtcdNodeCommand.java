@@ -20,6 +20,7 @@ import org.apache.commons.cli.ParseException;
 import org.apache.commons.cli.help.HelpFormatter;
 import org.apache.commons.cli.help.TextHelpAppendable;
 import org.etcdjvm.embedded.EtcdNode;
+import org.etcdjvm.embedded.TlsConfig;
 import org.etcdjvm.embedded.internal.LocalCluster;
 
 /**
@@ -38,9 +39,6 @@ public final class EtcdNodeCommand {
   static final String DEFAULT_CLIENT_ADDRESS = "127.0.0.1:4001";
   static final String DEFAULT_PEER_ADDRESS = "127.0.0.1:7001";
 
-  /** etcd 0.1.2's TLS flags: another issue's work; until then they fail with a clear message. */
-  private static final List<String> TLS_FLAGS =
-      List.of("clientCert", "clientKey", "clientCAFile", "serverCert", "serverKey", "serverCAFile");
   /** Boolean flags, which Go also accepts as {@code -flag=true} / {@code -flag=false}. */
   private static final Set<String> BOOLEAN_FLAGS = Set.of("v", "vv", "f", "snapshot", "version", "h", "V");
 
@@ -53,8 +51,12 @@ public final class EtcdNodeCommand {
   record Flags(String name, Path dataDir, String clientAddress, String peerAddress, List<String> peers,
       String clientListenHost, String peerListenHost, Integer historySize, Integer maxClusterSize, List<String> cors,
       int verbosity, boolean force, Duration electionTimeout, Duration heartbeatInterval, Long minFreeDiskMb,
-      List<String> ignored,
+      Tls clientTls, Tls peerTls, List<String> ignored,
       boolean exitWhenReady, boolean help, boolean version) {
+  }
+
+  /** TLS files of one port: certificate, key, and CA file (null: no client certificates asked for). */
+  record Tls(Path certificate, Path key, Path ca) {
   }
 
   /** A command line that cannot be run; the message says why (exit status 2). */
@@ -111,9 +113,19 @@ public final class EtcdNodeCommand {
         .desc("accepted for etcd 0.1 compatibility: there is no web dashboard").get());
     o.addOption(Option.builder("cpuprofile").hasArg().argName("file")
         .desc("accepted for etcd 0.1 compatibility: profile with JFR instead").get());
-    for (String tls : TLS_FLAGS) {
-      o.addOption(Option.builder(tls).hasArg().argName("file").desc("TLS (not supported yet)").get());
-    }
+    o.addOption(Option.builder("clientCert").longOpt("client-cert-file").hasArg().argName("file")
+        .desc("the client port's certificate (PEM, with any intermediates after it): HTTPS only; needs -clientKey").get());
+    o.addOption(Option.builder("clientKey").longOpt("client-key-file").hasArg().argName("file")
+        .desc("the client port's private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted)").get());
+    o.addOption(Option.builder("clientCAFile").longOpt("client-ca-file").hasArg().argName("file")
+        .desc("CA certificates (PEM): clients must present a certificate signed by one of them").get());
+    o.addOption(Option.builder("serverCert").longOpt("peer-cert-file").hasArg().argName("file")
+        .desc("this member's certificate for Raft traffic (PEM): mutual TLS between members; needs -serverKey and"
+            + " -serverCAFile").get());
+    o.addOption(Option.builder("serverKey").longOpt("peer-key-file").hasArg().argName("file")
+        .desc("this member's private key for Raft traffic (PEM)").get());
+    o.addOption(Option.builder("serverCAFile").longOpt("peer-ca-file").hasArg().argName("file")
+        .desc("CA certificates (PEM) every member's certificate must be signed by").get());
     o.addOption(Option.builder("h").longOpt("help").desc("show this help and exit").get());
     o.addOption(Option.builder("V").longOpt("version").desc("print the version and exit").get());
     return o;
@@ -153,12 +165,8 @@ public final class EtcdNodeCommand {
         throw new BadFlagsException("option -" + key + " given more than once", null);
       }
     }
-    for (String tls : TLS_FLAGS) {
-      if (line.hasOption(tls)) {
-        throw new BadFlagsException("-" + tls + ": TLS is not supported yet; the client and peer ports speak plain"
-            + " HTTP and Atomix messaging only (keep them on a trusted network)", null);
-      }
-    }
+    Tls clientTls = tls(line, "clientCert", "clientKey", "clientCAFile", false);
+    Tls peerTls = tls(line, "serverCert", "serverKey", "serverCAFile", true);
     List<String> peers = new ArrayList<>();
     String[] peerValues = line.getOptionValues("C");
     if (peerValues != null) {
@@ -217,7 +225,7 @@ public final class EtcdNodeCommand {
         List.copyOf(peers), line.getOptionValue("cl"), line.getOptionValue("sl"), history, maxSize, List.copyOf(cors),
         line.hasOption("vv") ? 2 : line.hasOption("v") ? 1 : 0, line.hasOption("f"),
         election == null ? null : Duration.ofMillis(election), heartbeat == null ? null : Duration.ofMillis(heartbeat),
-        minFreeDisk, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
+        minFreeDisk, clientTls, peerTls, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
   }
 
   /**
@@ -260,14 +268,50 @@ public final class EtcdNodeCommand {
     return out;
   }
 
+  /**
+   * The TLS files of one port, or null if none of its flags is given. The files are read when the
+   * node starts (a missing or bad one fails the start with a message naming it).
+   *
+   * @param caRequired whether the CA file is required (peers: members authenticate each other)
+   */
+  private static Tls tls(CommandLine line, String cert, String key, String ca, boolean caRequired)
+      throws BadFlagsException {
+    boolean any = line.hasOption(cert) || line.hasOption(key) || line.hasOption(ca);
+    if (!any) {
+      return null;
+    }
+    if (caRequired && !(line.hasOption(cert) && line.hasOption(key) && line.hasOption(ca))) {
+      throw new BadFlagsException("give -" + cert + ", -" + key + " and -" + ca + " together: members authenticate"
+          + " each other with certificates signed by that CA", null);
+    }
+    if (!line.hasOption(cert) || !line.hasOption(key)) {
+      throw new BadFlagsException("give -" + cert + " and -" + key + " together"
+          + (line.hasOption(ca) ? " (-" + ca + " asks for client certificates over HTTPS)" : ""), null);
+    }
+    return new Tls(path(line, cert), path(line, key), line.hasOption(ca) ? path(line, ca) : null);
+  }
+
+  private static Path path(CommandLine line, String flag) throws BadFlagsException {
+    String value = line.getOptionValue(flag);
+    try {
+      if (value.isBlank()) {
+        throw new java.nio.file.InvalidPathException(value, "empty");
+      }
+      return Path.of(value);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new BadFlagsException("-" + flag + ": invalid file name \"" + value + "\"", e);
+    }
+  }
+
   private static void addPeers(List<String> peers, String value, String source) throws BadFlagsException {
     for (String peer : value.split(",", -1)) {
       if (peer.isBlank()) {
         throw new BadFlagsException("empty peer address in " + source, null);
       }
       String p = peer.trim();
-      // etcd 0.1 also accepted http:// URLs for peers
-      peers.add(p.startsWith("http://") ? p.substring("http://".length()) : p);
+      // etcd 0.1 also accepted http:// (and, with TLS, https://) URLs for peers
+      peers.add(p.startsWith("http://") ? p.substring("http://".length())
+          : p.startsWith("https://") ? p.substring("https://".length()) : p);
     }
   }
 
@@ -422,6 +466,13 @@ public final class EtcdNodeCommand {
     }
     if (flags.minFreeDiskMb() != null) {
       builder.minFreeDiskSpace(flags.minFreeDiskMb() * 1024 * 1024);
+    }
+    if (flags.clientTls() != null) {
+      TlsConfig tls = TlsConfig.pem(flags.clientTls().certificate(), flags.clientTls().key());
+      builder.clientTls(flags.clientTls().ca() != null ? tls.trustPem(flags.clientTls().ca()) : tls);
+    }
+    if (flags.peerTls() != null) {
+      builder.peerTls(TlsConfig.pem(flags.peerTls().certificate(), flags.peerTls().key()).trustPem(flags.peerTls().ca()));
     }
     return builder;
   }

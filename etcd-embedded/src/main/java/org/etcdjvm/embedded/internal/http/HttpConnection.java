@@ -17,6 +17,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -441,6 +443,22 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       ch.close();
       return;
     }
+    SslHandler tls = ch.pipeline().get(SslHandler.class);
+    if (tls != null) {
+      // TLS ends with close_notify before the TCP half-close; without it a client cannot tell our
+      // end of the stream from a truncation attack.
+      tls.closeOutbound().addListener(f -> halfClose(duplex));
+      return;
+    }
+    halfClose(duplex);
+  }
+
+  private void halfClose(DuplexChannel duplex) {
+    Channel ch = duplex;
+    if (!ch.isActive()) {
+      ch.close();
+      return;
+    }
     duplex.shutdownOutput().addListener(f -> {
       if (f.isSuccess()) {
         ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
@@ -524,6 +542,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   private static long millis(long nanos) {
     return TimeUnit.NANOSECONDS.toMillis(nanos);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+    if (event instanceof SslHandshakeCompletionEvent handshake && !handshake.isSuccess()) {
+      Throwable cause = handshake.cause();
+      admission.warnings().warn(Kind.TLS_HANDSHAKE, ctx.channel().remoteAddress(), "TLS handshake failed: "
+          + (cause == null ? "unknown reason" : cause.getMessage() != null ? cause.getMessage() : cause.toString()));
+    }
+    super.userEventTriggered(ctx, event);
   }
 
   @Override

@@ -34,7 +34,11 @@ final class LimitWarnings {
     WATCHERS_PER_ADDRESS,
     PENDING_WRITES,
     PENDING_WRITES_PER_ADDRESS,
-    LISTING_SIZE
+    LISTING_SIZE,
+    /** Plain HTTP (or anything but TLS) on an HTTPS port. */
+    NOT_TLS,
+    /** A TLS handshake that failed: no client certificate, an untrusted one, no common protocol. */
+    TLS_HANDSHAKE
   }
 
   private final LongSupplier nanoClock;

@@ -85,6 +85,8 @@ public final class V1HttpServer implements Closeable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  /** HTTPS: set by {@link #start(ClientTls)}; null for plain HTTP. */
+  private volatile ClientTls tls;
   private volatile EventLoopGroup bossGroup;
   private volatile EventLoopGroup workerGroup;
   private volatile Channel serverChannel;
@@ -115,16 +117,25 @@ public final class V1HttpServer implements Closeable {
   }
 
   /**
-   * Binds the port and starts serving.
+   * Binds the port and starts serving plain HTTP.
    *
    * @return completes with the bound address, or fails with a {@link BindException} naming the
    *     address when the port is taken (the server then holds no thread)
    * @throws IllegalStateException if called twice or after {@link #close()}
    */
   public CompletableFuture<InetSocketAddress> start() {
+    return start(null);
+  }
+
+  /**
+   * Binds the port and starts serving: HTTPS only with {@code tls} (plain HTTP is answered 400 and
+   * closed, see {@link HttpsOnly}), plain HTTP if it is null. Otherwise as {@link #start()}.
+   */
+  public CompletableFuture<InetSocketAddress> start(ClientTls tls) {
     if (closed.get() || !started.compareAndSet(false, true)) {
       throw new IllegalStateException(closed.get() ? "closed" : "already started");
     }
+    this.tls = tls;
     boolean epoll = Epoll.isAvailable();
     int workers = Runtime.getRuntime().availableProcessors();
     Class<? extends ServerChannel> channelType;
@@ -258,7 +269,7 @@ public final class V1HttpServer implements Closeable {
 
   /**
    * Per connection: the connection limits (node and client address) before anything is read, then
-   * codec → chunked writer (streamed listings) → body budget → body limit → our
+   * (HTTPS) {@link HttpsOnly} and in its place the TLS handler, then codec → chunked writer (streamed listings) → body budget → body limit → our
    * handler.
    */
   private final class Initializer extends ChannelInitializer<SocketChannel> {
@@ -271,6 +282,10 @@ public final class V1HttpServer implements Closeable {
       }
       ch.closeFuture().addListener(f -> admission.releaseConnection(client));
       configure(ch.pipeline(), routes, config, admission, client);
+      ClientTls https = tls;
+      if (https != null) {
+        ch.pipeline().addFirst("https-only", new HttpsOnly(https, admission.warnings()));
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.etcdjvm.embedded.internal.store.StoreLimits;
+import org.etcdjvm.embedded.internal.tls.TlsSource;
 
 /**
  * Everything a member of the Raft group needs.
@@ -29,6 +30,8 @@ import org.etcdjvm.embedded.internal.store.StoreLimits;
  * @param maxLogBytes       when the log's segments hold more than this, a snapshot is taken and the
  *                          log before it dropped at once, not at the next scheduled compaction
  *                          (0: the default, four segments)
+ * @param peerTls           the key, certificate and trusted CAs of mutually authenticated TLS between
+ *                          members; null: plain Atomix messaging
  */
 public record RaftConfig(
     String name,
@@ -47,10 +50,26 @@ public record RaftConfig(
     int maxClusterSize,
     long minFreeDiskBytes,
     long maxLogBytes,
-    StoreLimits limits) {
+    StoreLimits limits,
+    TlsSource peerTls) {
 
   public RaftConfig {
     peers = List.copyOf(peers);
+  }
+
+  /** Without TLS between members. */
+  public RaftConfig(String name, Path dataDir, String peerAddress, String peerListenHost, List<String> peers,
+      Duration electionTimeout, Duration heartbeatInterval, Duration sessionTimeout, Duration requestTimeout,
+      Duration commitTimeout, Duration tickInterval, int maxBatchOps, int segmentBytes, int maxClusterSize,
+      long minFreeDiskBytes, long maxLogBytes, StoreLimits limits) {
+    this(name, dataDir, peerAddress, peerListenHost, peers, electionTimeout, heartbeatInterval, sessionTimeout,
+        requestTimeout, commitTimeout, tickInterval, maxBatchOps, segmentBytes, maxClusterSize, minFreeDiskBytes,
+        maxLogBytes, limits, null);
+  }
+
+  /** The scheme of this cluster's peer URLs: {@code https} with TLS between members. */
+  public String peerScheme() {
+    return peerTls != null ? "https" : "http";
   }
 
   /**

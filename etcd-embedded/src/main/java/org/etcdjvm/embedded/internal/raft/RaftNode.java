@@ -222,7 +222,7 @@ public final class RaftNode implements Replica, AutoCloseable {
       return;
     }
     for (MemberInfo m : registry().values()) {
-      if (!members.contains(m.peerUrl().substring("http://".length()))) {
+      if (!members.contains(peerAddress(m.peerUrl()))) {
         log.info("{}: deleting the registration of {} ({}), no longer a member", config.name(), m.name(), m.peerUrl());
         batcher.submit(new DeleteOp(MACHINES + "/" + m.name(), true)).exceptionally(e -> null);
       }
@@ -259,10 +259,10 @@ public final class RaftNode implements Replica, AutoCloseable {
         member = m;
       }
     }
-    if (member == null || !group.members().contains(member.peerUrl().substring("http://".length()))) {
+    if (member == null || !group.members().contains(peerAddress(member.peerUrl()))) {
       return CompletableFuture.failedFuture(new StoreException(EtcdError.KEY_NOT_FOUND, "remove: " + name));
     }
-    return group.remove(member.peerUrl().substring("http://".length()));
+    return group.remove(peerAddress(member.peerUrl()));
   }
 
   /** Completes, with the reason, when this member stopped serving on its own (removed, or its replica is damaged). */
@@ -325,7 +325,7 @@ public final class RaftNode implements Replica, AutoCloseable {
     if (peerAddress.equals(group.self())) {
       return self();
     }
-    MemberInfo known = registry().get(peerUrl(peerAddress));
+    MemberInfo known = registry().get(peerAddress);
     return known != null ? known : new MemberInfo(peerAddress, peerUrl(peerAddress), null);
   }
 
@@ -333,12 +333,16 @@ public final class RaftNode implements Replica, AutoCloseable {
   private Map<String, String> registeredNames() {
     Map<String, String> names = new HashMap<>();
     for (MemberInfo m : registry().values()) {
-      names.put(m.name(), m.peerUrl().substring("http://".length()));
+      names.put(m.name(), peerAddress(m.peerUrl()));
     }
     return names;
   }
 
-  /** Peer URL → member, parsed from {@code /_etcd/machines}; re-read only when the store changed. */
+  /**
+   * Peer address → member, parsed from {@code /_etcd/machines}; re-read only when the store changed.
+   * Keyed by address, not URL: a member registered with the other scheme (before TLS between
+   * members was turned on or off) is still the same member until it registers again at its start.
+   */
   private Map<String, MemberInfo> registry() {
     long index = store.index();
     if (index == registryIndex) {
@@ -353,8 +357,8 @@ public final class RaftNode implements Replica, AutoCloseable {
             String name = child.key().substring(MACHINES.length() + 1);
             Map<String, String> fields = parseForm(child.value());
             String raft = fields.get("raft");
-            if (raft != null && raft.startsWith("http://")) {
-              parsed.put(raft, new MemberInfo(name, raft, fields.get("etcd")));
+            if (raft != null && (raft.startsWith("http://") || raft.startsWith("https://"))) {
+              parsed.put(peerAddress(raft), new MemberInfo(name, raft, fields.get("etcd")));
             }
           }
         }
@@ -378,8 +382,15 @@ public final class RaftNode implements Replica, AutoCloseable {
     return fields;
   }
 
-  private static String peerUrl(String peerAddress) {
-    return "http://" + peerAddress;
+  /** {@code http://host:port}, or {@code https://} with TLS between members. */
+  private String peerUrl(String peerAddress) {
+    return config.peerScheme() + "://" + peerAddress;
+  }
+
+  /** The {@code host:port} of a peer URL. */
+  static String peerAddress(String peerUrl) {
+    int scheme = peerUrl.indexOf("://");
+    return scheme < 0 ? peerUrl : peerUrl.substring(scheme + 3);
   }
 
   private <T> CompletableFuture<T> step(String waitingFor, java.util.function.Supplier<CompletableFuture<T>> action) {

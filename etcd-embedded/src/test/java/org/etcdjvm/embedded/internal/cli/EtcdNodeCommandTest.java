@@ -76,12 +76,40 @@ class EtcdNodeCommandTest {
   }
 
   @Test
-  void tlsFlagsFailWithAClearMessageUntilTlsExists() {
-    for (String flag : new String[] {"-clientCert", "-clientKey", "-clientCAFile", "-serverCert", "-serverKey",
-        "-serverCAFile"}) {
-      assertThatThrownBy(() -> EtcdNodeCommand.parse(flag + "=x.pem"))
-          .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessageContaining("TLS is not supported yet");
-    }
+  void tlsFlagsOfEtcd01AreAcceptedInEveryForm() throws Exception {
+    EtcdNodeCommand.Flags flags = EtcdNodeCommand.parse("-clientCert=c.crt", "-clientKey", "c.key",
+        "--clientCAFile=ca.crt", "--peer-cert-file", "p.crt", "-serverKey=p.key", "--peer-ca-file=pca.crt");
+    assertThat(flags.clientTls()).isEqualTo(new EtcdNodeCommand.Tls(Path.of("c.crt"), Path.of("c.key"), Path.of("ca.crt")));
+    assertThat(flags.peerTls()).isEqualTo(new EtcdNodeCommand.Tls(Path.of("p.crt"), Path.of("p.key"), Path.of("pca.crt")));
+
+    EtcdNodeCommand.Flags longForms = EtcdNodeCommand.parse("--client-cert-file=c.crt", "--client-key-file", "c.key");
+    assertThat(longForms.clientTls()).isEqualTo(new EtcdNodeCommand.Tls(Path.of("c.crt"), Path.of("c.key"), null));
+    assertThat(longForms.peerTls()).isNull();
+    assertThat(EtcdNodeCommand.parse().clientTls()).isNull();
+    assertThat(EtcdNodeCommand.parse("-C", "https://10.0.0.1:7001").peers()).containsExactly("10.0.0.1:7001");
+  }
+
+  @Test
+  void incompleteTlsFlagsAreRefusedWithWhatIsMissing() {
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("-clientCert=c.crt"))
+        .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessage("give -clientCert and -clientKey together");
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("-clientCAFile=ca.crt"))
+        .isInstanceOf(EtcdNodeCommand.BadFlagsException.class).hasMessageContaining("-clientCert and -clientKey");
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("-serverCert=p.crt", "-serverKey=p.key"))
+        .isInstanceOf(EtcdNodeCommand.BadFlagsException.class)
+        .hasMessageContaining("give -serverCert, -serverKey and -serverCAFile together");
+  }
+
+  @Test
+  void aMissingCertificateFileFailsTheStartWithOneSentenceNamingIt() throws Exception {
+    Path dir = java.nio.file.Files.createTempDirectory("tls-flags");
+    Output err = new Output();
+    int status = EtcdNodeCommand.run(new String[] {"-n", "t", "-d", dir.resolve("t").toString(), "-c", "127.0.0.1:0",
+        "-s", "127.0.0.1:0", "-clientCert", dir.resolve("missing.crt").toString(), "-clientKey",
+        dir.resolve("missing.key").toString()}, new Output().stream, err.stream);
+    assertThat(status).isEqualTo(1);
+    assertThat(err.text().strip()).isEqualTo("etcd-node: cannot read the client certificate file "
+        + dir.resolve("missing.crt") + ": it does not exist");
   }
 
   @Test

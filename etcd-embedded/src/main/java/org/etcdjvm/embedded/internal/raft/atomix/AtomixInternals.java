@@ -21,6 +21,22 @@ final class AtomixInternals {
 
   private AtomixInternals() {}
 
+  /**
+   * {@code NettyMessagingService.serverChannel} (private field, set once the port is bound): the
+   * messaging service's listening channel; null if it is not that class or the field is gone.
+   */
+  static io.netty.channel.Channel serverChannel(io.atomix.cluster.messaging.MessagingService messaging) {
+    try {
+      Field field = io.atomix.cluster.messaging.impl.NettyMessagingService.class.getDeclaredField("serverChannel");
+      field.setAccessible(true);
+      return messaging instanceof io.atomix.cluster.messaging.impl.NettyMessagingService
+          ? (io.netty.channel.Channel) field.get(messaging) : null;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.debug("cannot read Atomix's messaging server channel", e);
+      return null;
+    }
+  }
+
   /** {@code DefaultRaftServer.context} (private final field): the server's whole state. */
   static RaftContext contextOf(RaftServer server) throws ReflectiveOperationException {
     Field field = DefaultRaftServer.class.getDeclaredField("context");

@@ -1,6 +1,7 @@
 package org.etcdjvm.embedded.internal.raft.atomix;
 
 import io.atomix.cluster.AtomixCluster;
+import io.atomix.cluster.AtomixClusterBuilder;
 import io.atomix.cluster.MemberId;
 import io.atomix.cluster.Node;
 import io.atomix.cluster.discovery.BootstrapDiscoveryProvider;
@@ -41,6 +42,8 @@ import org.etcdjvm.embedded.internal.raft.MembershipPlan;
 import org.etcdjvm.embedded.internal.raft.RaftConfig;
 import org.etcdjvm.embedded.internal.raft.RaftGroup;
 import org.etcdjvm.embedded.internal.raft.ReplicatedState;
+import org.etcdjvm.embedded.internal.tls.TlsMaterial;
+import org.etcdjvm.embedded.internal.tls.TlsMaterialException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -299,14 +302,46 @@ public final class AtomixRaftGroup implements RaftGroup {
       nodes.add(Node.builder().withId(member).withAddress(member).build());
     }
     String[] hostPort = splitHostPort(config.peerAddress());
-    cluster = AtomixCluster.builder()
+    TlsMaterial tls = null;
+    if (config.peerTls() != null) {
+      try {
+        tls = config.peerTls().load();
+      } catch (TlsMaterialException e) {
+        throw new IllegalStateException(e.getMessage(), e);
+      }
+    }
+    AtomixClusterBuilder builder = (tls != null ? TlsCluster.tlsBuilder() : AtomixCluster.builder())
         .withClusterId(GROUP)
         .withMemberId(self)
         .withAddress(hostPort[0], Integer.parseInt(hostPort[1]))
         .withMessagingInterface(listenHost())
-        .withMembershipProvider(BootstrapDiscoveryProvider.builder().withNodes(nodes).build())
-        .build();
-    return cluster.start().thenRun(() -> {
+        .withMembershipProvider(BootstrapDiscoveryProvider.builder().withNodes(nodes).build());
+    CompletableFuture<Void> running;
+    if (tls == null) {
+      cluster = builder.build();
+      running = cluster.start();
+    } else {
+      // Atomix reads its key and trust stores from files, synchronously in start(); see PeerKeyStores.
+      try (PeerKeyStores stores = PeerKeyStores.write(config.dataDir(), tls)) {
+        cluster = builder.withTlsEnabled()
+            .withKeyStore(stores.keyStore())
+            .withKeyStorePassword(stores.password())
+            .withTrustStore(stores.trustStore())
+            .withTrustStorePassword(stores.password())
+            .build();
+        running = cluster.start();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot hand the peer TLS material to Atomix: " + e.getMessage(), e);
+      }
+    }
+    boolean quietFailures = tls != null;
+    return running.thenRun(() -> {
+      if (quietFailures) {
+        io.netty.channel.Channel server = AtomixInternals.serverChannel(cluster.getMessagingService());
+        if (server != null) {
+          PeerTlsFailures.install(server, config.name());
+        }
+      }
       peers = new PeerProtocol(cluster.getMessagingService(), Duration.ofMillis(500));
       peers.serveStatus(membership::status);
       peers.serveRemove(membership::removeHere);

@@ -95,6 +95,13 @@ final class Membership {
     ScheduledFuture<?> asking = group.timer().scheduleWithFixedDelay(() -> {
       for (String peer : targets) {
         group.peers().status(peer).whenComplete((status, error) -> {
+          if (status == null && error != null && !decision.isDone() && !group.isClosed()) {
+            String tls = tlsFailure(error);
+            if (tls != null) {
+              group.currentStep("an answer from " + peer + ", whose TLS handshake failed (" + tls + "): every member"
+                  + " needs a certificate signed by a CA the others trust (-serverCAFile)");
+            }
+          }
           if (status == null || group.isClosed()) {
             return;
           }
@@ -117,6 +124,16 @@ final class Membership {
     // A restart keeps listening to the answers until it has started (or failed).
     (local.configured() ? group.started() : decision).whenComplete((v, e) -> asking.cancel(false));
     return decision;
+  }
+
+  /** The message of the TLS failure in {@code error}'s causes, or null. */
+  private static String tlsFailure(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        return t.getMessage() != null ? t.getMessage() : t.toString();
+      }
+    }
+    return null;
   }
 
   CompletableFuture<Void> enter(Decision decision) {
