@@ -88,9 +88,15 @@ public final class MembershipPlan {
   /** Must not start; the message says why and what to do. */
   public record Refuse(String message) implements Decision {}
 
+  /**
+   * Decides from one copy of {@code answers}: the caller's collection may be a live view that
+   * other threads update while this runs, and a peer that changes its answer between two passes
+   * (from "new, with this list" to "member") must not be read as both.
+   */
   public static Decision decide(Local local, Collection<PeerStatus> answers) {
     Objects.requireNonNull(local, "local");
-    return local.configured() ? restart(local, answers) : fresh(local, answers);
+    List<PeerStatus> snapshot = List.copyOf(answers);
+    return local.configured() ? restart(local, snapshot) : fresh(local, snapshot);
   }
 
   private static Decision restart(Local local, Collection<PeerStatus> answers) {

@@ -2,8 +2,11 @@ package org.etcdjvm.embedded.internal.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.AbstractCollection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.etcdjvm.embedded.internal.raft.MembershipPlan.Bootstrap;
 import org.etcdjvm.embedded.internal.raft.MembershipPlan.Decision;
 import org.etcdjvm.embedded.internal.raft.MembershipPlan.Join;
@@ -48,6 +51,31 @@ class MembershipPlanTest {
     PeerStatus node1 = member(A, "node1", "r1", 0, List.of(A), Map.of("node1", A));
     Decision d = MembershipPlan.decide(fresh(B, "node2", A), List.of(node1));
     assertThat(d).isEqualTo(new Join(List.of(A), "r1", A));
+  }
+
+  /**
+   * Seen in CI: the answers are a live map that messaging threads update; a peer that formed the
+   * cluster between the plan's two passes over them was read first as "new" and then as a member
+   * with no start list, and the start was refused for "different lists".
+   */
+  @Test
+  void aPeerThatFormsTheClusterWhileTheAnswersAreReadIsSeenOnce() {
+    PeerStatus asNew = newMember(B, "n2", A, B, C);
+    PeerStatus asMember = member(B, "n2", "s1", 0, List.of(A, B, C), Map.of());
+    AtomicInteger passes = new AtomicInteger();
+    java.util.Collection<PeerStatus> changing = new AbstractCollection<>() {
+      @Override
+      public Iterator<PeerStatus> iterator() {
+        return List.of(passes.getAndIncrement() == 0 ? asNew : asMember).iterator();
+      }
+
+      @Override
+      public int size() {
+        return 1;
+      }
+    };
+    Decision d = MembershipPlan.decide(fresh(C, "n3", A, B), changing);
+    assertThat(d).isInstanceOfSatisfying(Bootstrap.class, b -> assertThat(b.members()).containsExactly(A, B, C));
   }
 
   @Test

@@ -105,18 +105,26 @@ final class Membership {
           if (status == null || group.isClosed()) {
             return;
           }
-          answers.put(peer, status);
-          Decision now = MembershipPlan.decide(local, answers.values());
-          if (now instanceof MembershipPlan.Refuse refuse) {
-            IllegalStateException e = new IllegalStateException("node " + config.name() + " must not start: " + refuse.message());
-            decision.completeExceptionally(e);
-            group.refused().completeExceptionally(e);
-          } else if (now instanceof MembershipPlan.Wait wait) {
-            if (!decision.isDone()) {
-              group.currentStep(wait.reason());
+          // Answers arrive on several messaging threads: one decision at a time, and a new member
+          // stops listening once it has decided (answers still in flight describe peers that may
+          // have formed the cluster in the meantime; only a restart keeps checking for removal).
+          synchronized (answers) {
+            if (decision.isDone() && !local.configured()) {
+              return;
             }
-          } else {
-            decision.complete(now);
+            answers.put(peer, status);
+            Decision now = MembershipPlan.decide(local, answers.values());
+            if (now instanceof MembershipPlan.Refuse refuse) {
+              IllegalStateException e = new IllegalStateException("node " + config.name() + " must not start: " + refuse.message());
+              decision.completeExceptionally(e);
+              group.refused().completeExceptionally(e);
+            } else if (now instanceof MembershipPlan.Wait wait) {
+              if (!decision.isDone()) {
+                group.currentStep(wait.reason());
+              }
+            } else {
+              decision.complete(now);
+            }
           }
         });
       }
