@@ -63,16 +63,10 @@ echo "Node: bin/etcd-node, default limits, JVM options: $NODE_OPTS${MALLOC_ARENA
   "$(nproc) cores; $(java -version 2>&1 | head -1); node and clients at niceness $BENCH_NICE;" \
   "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-BENCH_CMD=(java -Xmx2g -Xss256k
-  -cp "$MODULE/$TARGET/test-classes:$MODULE/$TARGET/classes:$(cat "$MODULE/$TARGET/bench-test.classpath")"
-  org.etcdjvm.embedded.bench.AbuseBenchmark --url "http://127.0.0.1:$PORT" --pid "$JAVA_PID" "${ARGS[@]}")
-if [ "$BENCH_NICE" = 0 ]; then
-  "${BENCH_CMD[@]}" || die "the benchmark failed"
-else
-  # A session of its own, so its autogroup can be given the niceness too (see lib.sh).
-  setsid -w nice -n "$BENCH_NICE" bash -c "$(autogroup_nice_prefix)"'exec "$@"' bench "${BENCH_CMD[@]}" \
-    || die "the benchmark failed"
-fi
+nice -n "$BENCH_NICE" java -Xmx2g -Xss256k \
+  -cp "$MODULE/$TARGET/test-classes:$MODULE/$TARGET/classes:$(cat "$MODULE/$TARGET/bench-test.classpath")" \
+  org.etcdjvm.embedded.bench.AbuseBenchmark --url "http://127.0.0.1:$PORT" --pid "$JAVA_PID" "${ARGS[@]}" \
+  || die "the benchmark failed"
 echo
 echo "WARN lines of the node:"
 grep -c ' WARN ' "$DIR/node.log" | sed 's/^/  count: /'

@@ -34,23 +34,13 @@ BENCH_PGIDS=()
 
 # Niceness for the servers and wrk (run.sh --nice, exported as BENCH_NICE): on a
 # machine shared with other work, a negative value (root only) keeps that work from
-# taking the cores away in the middle of a case. With the kernel's autogroup scheduling
-# (/proc/sys/kernel/sched_autogroup_enabled = 1) a process's niceness only ranks it among
-# the processes of its own session: every setsid'ed process weighs as much as any other
-# session, whatever its niceness. So what runs in a session of its own also gets the
-# niceness for its autogroup (autogroup_nice_prefix).
+# taking the cores away in the middle of a case.
 BENCH_NICE=${BENCH_NICE:-0}
-
-# A shell command prefix that sets the autogroup's niceness of the session it runs in to
-# BENCH_NICE (nothing when BENCH_NICE is 0; a failure is ignored: no autogroups, not root).
-autogroup_nice_prefix() {
-  [ "$BENCH_NICE" = 0 ] || printf '{ echo %s > /proc/self/autogroup; } 2>/dev/null; ' "$BENCH_NICE"
-}
 
 # start_bg LOGFILE COMMAND-STRING  -> sets BG_PID
 start_bg() {
   local logfile=$1; shift
-  setsid nice -n "$BENCH_NICE" bash -c "$(autogroup_nice_prefix)exec $*" >"$logfile" 2>&1 </dev/null &
+  setsid nice -n "$BENCH_NICE" bash -c "exec $*" >"$logfile" 2>&1 </dev/null &
   BG_PID=$!
   BENCH_PGIDS+=("$BG_PID")
 }

@@ -49,11 +49,6 @@ final class Admission {
     private Client(Object key) {
       this.key = key;
     }
-
-    /** What tells this client from others: its IP address (any object comparable with {@code equals}). */
-    Object address() {
-      return key;
-    }
   }
 
   /**

@@ -255,7 +255,7 @@ final class KeysRoute {
     }
     CompletableFuture<Event> result;
     try {
-      result = replica.submit(op, client.address()); // scheduled fairly between addresses
+      result = replica.submit(op);
     } catch (RuntimeException e) {
       admission.endWrite(client);
       log.debug("submitting {} failed", op, e);

@@ -229,18 +229,12 @@ public final class RaftNode implements Replica, AutoCloseable {
     }
   }
 
-  /** {@inheritDoc} As {@link #submit(WriteOp, Object)} with no client. */
-  @Override
-  public CompletableFuture<Event> submit(WriteOp op) {
-    return submit(op, null);
-  }
-
   /**
    * {@inheritDoc} Also fails with {@link DiskFullException} while the data directory's disk has
    * less free space than the floor, before anything is appended.
    */
   @Override
-  public CompletableFuture<Event> submit(WriteOp op, Object client) {
+  public CompletableFuture<Event> submit(WriteOp op) {
     WriteBatcher b = batcher;
     if (b == null) {
       return CompletableFuture.failedFuture(new NotLeaderException(leader().orElse(null)));
@@ -248,7 +242,7 @@ public final class RaftNode implements Replica, AutoCloseable {
     if (disk.low()) {
       return CompletableFuture.failedFuture(new DiskFullException(disk.describe()));
     }
-    return b.submit(op, client);
+    return b.submit(op);
   }
 
   /**

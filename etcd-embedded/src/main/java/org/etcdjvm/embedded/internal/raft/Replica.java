@@ -74,16 +74,6 @@ public interface Replica {
   CompletableFuture<Event> submit(WriteOp op);
 
   /**
-   * {@link #submit(WriteOp)} for a write from {@code client}: who sent it, compared with {@code
-   * equals} (the HTTP layer passes the client's IP address; null counts as one client, as the
-   * node's own writes do). Writes are scheduled fairly between clients: a client's write does not
-   * wait behind everything another client has queued. Default: {@code submit(op)}.
-   */
-  default CompletableFuture<Event> submit(WriteOp op, Object client) {
-    return submit(op);
-  }
-
-  /**
    * Completes when a read of the local replica would see every write acknowledged before this call
    * (see {@link RaftGroup#readBarrier}); only on the leader, else fails with
    * {@link NotLeaderException}.

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,22 +22,6 @@ import org.junit.jupiter.api.Test;
 class ConnectionLimitsTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static final String ABUSER = "127.0.0.2";
-
-  @Test
-  void eachWriteReachesRaftNamingItsClientsAddressForFairScheduling() throws Exception {
-    try (TestServer node = new TestServer(TestServer.config().build())) {
-      for (String from : new String[] {ABUSER, "127.0.0.1", ABUSER}) {
-        try (RawHttp c = new RawHttp(node.url, from)) {
-          String body = "value=" + from;
-          c.send("PUT /v1/keys/from HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-              + "Content-Length: " + body.length() + "\r\n\r\n" + body);
-          assertThat(c.read().status()).isEqualTo(200);
-        }
-      }
-      assertThat(node.replica.clients()).containsExactly(InetAddress.getByName(ABUSER),
-          InetAddress.getByName("127.0.0.1"), InetAddress.getByName(ABUSER));
-    }
-  }
 
   @Test
   void oneAddressCannotTakeEveryConnection() throws Exception {

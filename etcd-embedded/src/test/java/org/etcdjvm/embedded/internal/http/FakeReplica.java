@@ -25,7 +25,6 @@ final class FakeReplica implements Replica {
 
   private final EtcdStore store;
   private final AtomicInteger submitted = new AtomicInteger();
-  private final Queue<Object> clients = new ConcurrentLinkedQueue<>();
   private final Queue<Held> held = new ConcurrentLinkedQueue<>();
   private volatile boolean holdWrites;
 
@@ -89,17 +88,6 @@ final class FakeReplica implements Replica {
   @Override
   public Instant startTime() {
     return Instant.EPOCH;
-  }
-
-  /** The client of each write submitted so far, in order ({@code "none"} for a write without one). */
-  List<Object> clients() {
-    return List.copyOf(clients);
-  }
-
-  @Override
-  public CompletableFuture<Event> submit(WriteOp op, Object client) {
-    clients.add(client == null ? "none" : client);
-    return submit(op);
   }
 
   @Override
