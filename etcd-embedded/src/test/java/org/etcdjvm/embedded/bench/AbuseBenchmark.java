@@ -201,7 +201,8 @@ public final class AbuseBenchmark {
     String heap = jcmd("GC.heap_info");
     long committed = kib(nmt, "Total: reserved=\\d+KB, committed=(\\d+)KB");
     long heapCommitted = kib(nmt, "Java Heap \\(reserved=\\d+KB, committed=(\\d+)KB");
-    long heapUsed = kib(heap, "total \\d+K, used (\\d+)K");
+    // JDK 17: "total 40960K, used 13521K"; JDK 25: "total reserved 6172672K, committed 40960K, used 13521K"
+    long heapUsed = kib(heap, "(?:total|committed) \\d+K, used (\\d+)K");
     return committed - heapCommitted + heapUsed;
   }
 
