@@ -92,7 +92,7 @@ def one_round(kind, cmd_template, nodes, prefix, used):
             log = open(os.path.join(tmp, names[i] + ".log"), "wb")
             launched.append(time.monotonic())
             procs.append(subprocess.Popen(cmd, shell=True, stdout=log, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True))
+                                          stdin=subprocess.DEVNULL, process_group=0))
         ready = [None] * nodes
         deadline = time.monotonic() + 60
         while None in ready and time.monotonic() < deadline:

@@ -85,7 +85,10 @@ final class NodeProcess {
         "-Dorg.slf4j.simpleLogger.log.io.atomix.primitive.session=error",
         "-cp", System.getProperty("java.class.path"),
         "org.etcdjvm.embedded.internal.cli.EtcdNodeCommand",
-        "-n", name, "-d", dataDir.toString(), "-c", clientAddress, "-s", peerAddress));
+        "-n", name, "-d", dataDir.toString(), "-c", clientAddress, "-s", peerAddress,
+        // The harness waits up to 120 s for a start (five cold JVMs on two busy cores); the node's
+        // own default of 30 s gave up first once, still opening its Raft session at load ~15.
+        "--start-timeout", "115"));
     if (!peers.isEmpty()) {
       cmd.add("-C");
       cmd.add(String.join(",", peers));

@@ -44,14 +44,14 @@ public final class EtcdNodeCommand {
 
   /**
    * The parsed command line. {@code dataDir}, {@code clientListenHost}, {@code peerListenHost},
-   * {@code historySize}, {@code maxClusterSize}, {@code electionTimeout} and {@code heartbeatInterval}
-   * are null when not given (EtcdNode's defaults). {@code verbosity}: 0, 1 ({@code -v}) or 2
+   * {@code historySize}, {@code maxClusterSize}, {@code electionTimeout}, {@code heartbeatInterval}
+   * and {@code startTimeout} are null when not given (EtcdNode's defaults). {@code verbosity}: 0, 1 ({@code -v}) or 2
    * ({@code -vv}). {@code ignored} lists accepted flags that do nothing here, with the reason.
    */
   record Flags(String name, Path dataDir, String clientAddress, String peerAddress, List<String> peers,
       String clientListenHost, String peerListenHost, Integer historySize, Integer maxClusterSize, List<String> cors,
       int verbosity, boolean force, Duration electionTimeout, Duration heartbeatInterval, Long minFreeDiskMb,
-      Tls clientTls, Tls peerTls, List<String> ignored,
+      Duration startTimeout, Tls clientTls, Tls peerTls, List<String> ignored,
       boolean exitWhenReady, boolean help, boolean version) {
   }
 
@@ -99,6 +99,9 @@ public final class EtcdNodeCommand {
         .desc("Raft election timeout in milliseconds (default 200)").get());
     o.addOption(Option.builder().longOpt("heartbeat-interval").hasArg().argName("ms")
         .desc("Raft heartbeat interval in milliseconds (default 50)").get());
+    o.addOption(Option.builder().longOpt("start-timeout").hasArg().argName("s")
+        .desc("seconds to wait for the cluster (a leader, this member's registration) before giving up and"
+            + " exiting with status 1 (default 30)").get());
     o.addOption(Option.builder().longOpt("min-free-disk-mb").hasArg().argName("MB")
         .desc("free space kept on the data directory's disk; below it writes are refused (default: three log"
             + " segments plus an entry, about 50; 0: no floor)").get());
@@ -220,12 +223,13 @@ public final class EtcdNodeCommand {
     Integer election = line.hasOption("election-timeout") ? positiveInt(line, "election-timeout") : null;
     Integer heartbeat = line.hasOption("heartbeat-interval") ? positiveInt(line, "heartbeat-interval") : null;
     Long minFreeDisk = line.hasOption("min-free-disk-mb") ? (long) nonNegativeInt(line, "min-free-disk-mb") : null;
+    Integer startTimeout = line.hasOption("start-timeout") ? positiveInt(line, "start-timeout") : null;
     return new Flags(line.getOptionValue("n", DEFAULT_NAME), dir,
         line.getOptionValue("c", DEFAULT_CLIENT_ADDRESS), line.getOptionValue("s", DEFAULT_PEER_ADDRESS),
         List.copyOf(peers), line.getOptionValue("cl"), line.getOptionValue("sl"), history, maxSize, List.copyOf(cors),
         line.hasOption("vv") ? 2 : line.hasOption("v") ? 1 : 0, line.hasOption("f"),
         election == null ? null : Duration.ofMillis(election), heartbeat == null ? null : Duration.ofMillis(heartbeat),
-        minFreeDisk, clientTls, peerTls, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
+        minFreeDisk, startTimeout == null ? null : Duration.ofSeconds(startTimeout), clientTls, peerTls, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
   }
 
   /**
@@ -463,6 +467,9 @@ public final class EtcdNodeCommand {
     }
     if (flags.heartbeatInterval() != null) {
       builder.heartbeatInterval(flags.heartbeatInterval());
+    }
+    if (flags.startTimeout() != null) {
+      builder.startTimeout(flags.startTimeout());
     }
     if (flags.minFreeDiskMb() != null) {
       builder.minFreeDiskSpace(flags.minFreeDiskMb() * 1024 * 1024);

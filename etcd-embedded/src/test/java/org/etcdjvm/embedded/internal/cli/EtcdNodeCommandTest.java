@@ -58,13 +58,17 @@ class EtcdNodeCommandTest {
   @Test
   void doubleDashFormsOfGoFlagsAndTheTimingFlagsWork() throws Exception {
     EtcdNodeCommand.Flags flags = EtcdNodeCommand.parse("--maxsize", "3", "--cl=127.0.0.2", "-CF", peersFile(),
-        "--election-timeout", "300", "--heartbeat-interval=60", "-v=true");
+        "--election-timeout", "300", "--heartbeat-interval=60", "-v=true", "--start-timeout", "90");
     assertThat(flags.maxClusterSize()).isEqualTo(3);
     assertThat(flags.clientListenHost()).isEqualTo("127.0.0.2");
     assertThat(flags.peers()).containsExactly("10.0.0.1:7001", "10.0.0.3:7001");
     assertThat(flags.electionTimeout()).isEqualTo(java.time.Duration.ofMillis(300));
     assertThat(flags.heartbeatInterval()).isEqualTo(java.time.Duration.ofMillis(60));
     assertThat(flags.verbosity()).isEqualTo(1);
+    assertThat(flags.startTimeout()).isEqualTo(java.time.Duration.ofSeconds(90));
+    assertThat(EtcdNodeCommand.parse().startTimeout()).isNull();
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("--start-timeout", "0"))
+        .hasMessageContaining("-start-timeout needs a positive whole number");
     assertThat(EtcdNodeCommand.parse("-version").version()).isTrue();
   }
 

@@ -360,7 +360,7 @@ final class Membership {
         return null;
       });
     }
-    return leaderWithin(config.electionTimeout().multipliedBy(4)).thenCompose(leader -> leader.equals(self.id())
+    return leaderWithin(java.time.Duration.ofMillis(config.electionTimeout().toMillis() * 4)).thenCompose(leader -> leader.equals(self.id())
         ? removeHere(peer).thenApply(error -> {
           if (error != null) {
             throw new CompletionException(new IllegalStateException(error));
