@@ -169,8 +169,8 @@ def etcd_node(tmp, name, client_port, peer_port, cluster, extra=()):
 
 
 def cluster(kind, tmp, n, extra=(), env=None):
-    """n servers of one kind, not started. etcdjvm: node0 alone, the others with -C naming the
-    rest (etcd 0.1's way); etcd: a static initial cluster."""
+    """n servers of one kind, not started. etcdjvm: every member with -C naming the others (a new
+    cluster formed by members started together); etcd: a static initial cluster."""
     ports = free_ports(2 * n)
     names = [f"node{i}" for i in range(n)]
     if kind == OURS:
