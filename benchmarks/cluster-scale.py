@@ -6,7 +6,7 @@
      with -C naming the others; etcd a static initial cluster), launch -> every member serving (a
      write through it, following a 307 to the leader, is acknowledged);
   2. write throughput and p50/p99: wrk PUT of one key at --conns (16) connections on the leader (an
-     etcdjvm follower would answer 307), --warmup seconds (1) then --seconds (5) measured; a
+     etcdjvm follower would answer 307), --warmup seconds (10) then --seconds (5) measured; a
      non-2xx answer or a socket error fails the run (after one retry when the leader changed);
   3. failover, --rounds rounds (3) for sizes > 1 (one member has nothing to fail over to): kill -9
      of the leader -> first acknowledged write through any survivor (following a 307 to the
@@ -28,7 +28,7 @@ timeout (etcd refuses a heartbeat of 50 ms with a 200 ms election timeout: it wa
 timeout to be at least 5 heartbeats, so 40 ms). The series' order alternates from one size to the
 next. The default run takes about 3 minutes on a quiet 2-core machine.
 
-  benchmarks/cluster-scale.py [--sizes 1,3,5] [--seconds 5] [--warmup 1] [--conns 16] [--rounds 3]
+  benchmarks/cluster-scale.py [--sizes 1,3,5] [--seconds 5] [--warmup 10] [--conns 16] [--rounds 3]
                               [--no-etcd] [--no-et200] [--keep DIR] [--csv FILE]
 
 Rows (curve=cluster-size, x=members; series etcdjvm | etcd-3.4 | etcd-3.4-et200):
@@ -337,7 +337,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,3,5")
     ap.add_argument("--seconds", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=10,
+                    help="seconds of the same PUT load before the measured run (a fresh JVM needs ~15 s to"
+                         " reach its steady rate; warmup.py measures that on its own)")
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-etcd", action="store_true")

@@ -2,14 +2,15 @@
 """Throughput and latency by number of connections, etcdjvm next to etcd 3.4 (issue 13's
 connection curve), plus the side-by-side cases of run.sh at 16 connections.
 
-One single-node server of each kind, started once (empty data directory). For every connection
+One single-node server of each kind, started once (empty data directory) and warmed up with
+--jit-warmup seconds (default 15) of PUT and GET at 16 connections. For every connection
 count (--conns, default 1,16,64,256) and case (GET one key, PUT one key), wrk runs a warm-up of
 --warmup seconds and then a measured run of --seconds against etcd, then against etcdjvm (the
 order alternates from one cell to the next, so neither side always comes second). Then, at 16
 connections, PUT ttl=60 and PUT distinct keys. Every non-2xx answer or socket error fails the
 run (benchmarks/wrk/common.lua counts them).
 
-  benchmarks/connections.py [--conns 1,16,64,256] [--seconds 5] [--warmup 1] [--no-etcd] [--csv FILE]
+  benchmarks/connections.py [--conns 1,16,64,256] [--seconds 5] [--warmup 1] [--jit-warmup 15] [--no-etcd] [--csv FILE]
 
 Rows: curve=connections, x=connections, metric get_rps / get_p50_ms / get_p99_ms / put_rps /
 put_p50_ms / put_p99_ms; curve=side-by-side, x=16, metric put_ttl_rps, put_distinct_rps (and _p99_ms).
@@ -27,7 +28,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--conns", default="1,16,64,256")
     ap.add_argument("--seconds", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of the same load before each measured cell")
+    ap.add_argument("--jit-warmup", type=int, default=15,
+                    help="seconds of GET and PUT at 16 connections on each fresh server before the first cell,"
+                         " so the cells compare warmed-up servers (warm-up itself is warmup.py's subject)")
     ap.add_argument("--no-etcd", action="store_true")
     ap.add_argument("--no-extra", action="store_true", help="skip PUT ttl=60 and PUT distinct keys")
     ap.add_argument("--csv")
@@ -43,6 +47,10 @@ def main():
             if not b.write(s, "bench/get", "bench-value-0123456789"):
                 sys.exit(f"{kind}: could not write the GET key")
             servers[kind] = s
+            if a.jit_warmup:
+                b.log(f"{kind}: {a.jit_warmup} s of PUT, then GET, at 16 connections before measuring")
+                b.wrk(s, "put", 16, max(1, a.jit_warmup // 2), key="bench/put")
+                b.wrk(s, "get", 16, max(1, a.jit_warmup - a.jit_warmup // 2), key="bench/get")
         table = []
         cell = 0
 

@@ -23,11 +23,14 @@ and handed to every thread), and done() sums the threads' tables. One wrk run wi
 connections, rather than consecutive 1-second runs: those would reconnect every second and lose
 the gaps between runs. The sum of the per-second counts is checked against wrk's own total.
 
-Series (--series, comma-separated; default etcdjvm,etcdjvm-cts1,etcd-3.4):
-  etcdjvm        bin/etcd-node as it is (JDK 25 + AOT cache, -XX:CompileThresholdScaling=5)
+Series (--series, comma-separated; default etcdjvm,etcdjvm-cts5,etcd-3.4):
+  etcdjvm        bin/etcd-node as it is (JDK 25 + AOT cache, the JIT's default thresholds; on JDK 17
+                 the launcher sets -XX:CompileThresholdScaling=5)
+  etcdjvm-cts5   the same with ETCD_NODE_JAVA_OPTS=-XX:CompileThresholdScaling=5 (the JDK 25 default
+                 until 2026-12-01: less start-up CPU, slower warm-up)
   etcdjvm-cts1   the same with ETCD_NODE_JAVA_OPTS=-XX:CompileThresholdScaling=1 (comes after the
                  launcher's own options on the java command line, so it wins; checked in
-                 /proc/<pid>/cmdline)
+                 /proc/<pid>/cmdline); etcdjvm-ctsN likewise for any N (etcdjvm-cts2, etcdjvm-cts0.5)
   etcdjvm-jdk17  ETCD_NODE_JAVA=/usr/lib/jvm/java-17-openjdk-amd64/bin/java (its CDS archive is
                  trained by `bin/etcd-node --prepare` before any timing)
   etcd-3.4       etcd 3.4, v2 API
@@ -47,6 +50,7 @@ start_cpu_s are per series (the median over all its nodes).
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -57,8 +61,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as b  # noqa: E402
 
 JDK17 = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
-ALL_SERIES = ["etcdjvm", "etcdjvm-cts1", "etcdjvm-jdk17", b.ETCD]
-DEFAULT_SERIES = "etcdjvm,etcdjvm-cts1," + b.ETCD
+ALL_SERIES = ["etcdjvm", "etcdjvm-cts5", "etcdjvm-cts1", "etcdjvm-jdk17", b.ETCD]
+DEFAULT_SERIES = "etcdjvm,etcdjvm-cts5," + b.ETCD
 
 # Wraps put.lua/get.lua (WARMUP_CASE): counts answers per second since the load began.
 PER_SECOND_LUA = r'''
@@ -115,8 +119,9 @@ end
 
 
 def series_env(series):
-    if series == "etcdjvm-cts1":
-        opts = (os.environ.get("ETCD_NODE_JAVA_OPTS", "") + " -XX:CompileThresholdScaling=1").strip()
+    m = re.fullmatch(r"etcdjvm-cts([0-9]+(?:\.[0-9]+)?)", series)
+    if m:
+        opts = (os.environ.get("ETCD_NODE_JAVA_OPTS", "") + f" -XX:CompileThresholdScaling={m.group(1)}").strip()
         return {"ETCD_NODE_JAVA_OPTS": opts}
     if series == "etcdjvm-jdk17":
         return {"ETCD_NODE_JAVA": JDK17}
@@ -251,7 +256,7 @@ def main():
     ap.add_argument("--csv")
     a = ap.parse_args()
     series = ALL_SERIES if a.series == "all" else [s.strip() for s in a.series.split(",") if s.strip()]
-    unknown = [s for s in series if s not in ALL_SERIES]
+    unknown = [s for s in series if s not in ALL_SERIES and not re.fullmatch(r"etcdjvm-cts[0-9]+(\.[0-9]+)?", s)]
     if unknown:
         sys.exit(f"unknown series {', '.join(unknown)} (known: {', '.join(ALL_SERIES)})")
     if a.no_etcd:
