@@ -114,7 +114,11 @@ class ResourcesTest {
     Thread asyncThread = etcd.get("/k").sendAsync().thenApply(r -> Thread.currentThread()).get(2, TimeUnit.SECONDS);
     startWatches(etcd, 3);
     Set<Thread> ours = longPollThreads();
-    ours.add(asyncThread);
+    if (asyncThread != Thread.currentThread()) {
+      // (when the answer was in before thenApply was attached, the function ran on this thread;
+      // seen once under load)
+      ours.add(asyncThread);
+    }
 
     assertThat(ours).hasSizeGreaterThanOrEqualTo(3).allMatch(Thread::isDaemon); // the async thread may be reused
 
