@@ -254,9 +254,6 @@ def await_leader(servers, timeout=30.0):
     sys.exit("no leader in %.0f s" % timeout)
 
 
-_BENCH = re.compile(r"BENCH_RESULT (.*)")
-
-
 def wrk(server, case, conns, seconds, key="bench/key", threads=None, env=None, timeout_s=5):
     """wrk with benchmarks/wrk/<case>.lua (get, put, put_distinct) against one server; the parsed
     BENCH_RESULT as a dict (rps, p50_ms, p99_ms, max_ms, non_2xx, ...). Exits on a failed run."""
@@ -267,17 +264,29 @@ def wrk(server, case, conns, seconds, key="bench/key", threads=None, env=None, t
            "--latency", "-s", os.path.join(HERE, "wrk", f"{case}.lua"), url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
                          env=dict(os.environ, **(env or {})), cwd=os.path.join(HERE, "wrk"))
-    m = _BENCH.search(out.stdout)
-    if not m:
+    result = result_fields(out.stdout)
+    if result is None:
         sys.exit(f"wrk printed no BENCH_RESULT for {case} on {server.kind}:\n{out.stdout}\n{out.stderr}")
-    result = {}
-    for part in m.group(1).split():
-        k, _, v = part.partition("=")
-        try:
-            result[k] = float(v)
-        except ValueError:
-            result[k] = v
     return result
+
+
+def result_fields(text, tag="BENCH_RESULT", numbers=True):
+    """The key=value fields of the first line of text that starts with tag (wrk/common.lua prints
+    "BENCH_RESULT rps=.. p99_ms=.. codes=.."): a dict, values as floats where they parse when
+    numbers; None without such a line."""
+    for line in text.splitlines():
+        if line.startswith(tag + " "):
+            fields = {}
+            for part in line.split()[1:]:
+                k, _, v = part.partition("=")
+                if numbers:
+                    try:
+                        v = float(v)
+                    except ValueError:
+                        pass
+                fields[k] = v
+            return fields
+    return None
 
 
 def heap_used_bytes(server):

@@ -181,15 +181,7 @@ def stop_wrk(p, timeout=30):
 def bench_result(out_path):
     with open(out_path) as f:
         text = f.read()
-    res = {}
-    m = re.search(r"BENCH_RESULT (.*)", text)
-    if m:
-        for part in m.group(1).split():
-            k, _, v = part.partition("=")
-            try:
-                res[k] = float(v)
-            except ValueError:
-                res[k] = v
+    res = b.result_fields(text) or {}
     m = re.search(r"FILL_RESULT ok=(\d+) failed=(\d+)", text)
     if m:
         res["fill_ok"], res["fill_failed"] = int(m.group(1)), int(m.group(2))

@@ -167,15 +167,8 @@ def wrk_per_second(lua_path, server, op, key, conns, seconds):
            "--timeout", "5s", "--latency", "-s", lua_path, url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
                          env=dict(os.environ, WARMUP_CASE=case), cwd=os.path.join(b.HERE, "wrk"))
-    res, per = {}, None
-    for line in out.stdout.splitlines():
-        if line.startswith("BENCH_RESULT ") or line.startswith("PER_SECOND "):
-            d = res if line.startswith("BENCH_RESULT ") else {}
-            for part in line.split()[1:]:
-                k, _, v = part.partition("=")
-                d[k] = v
-            if line.startswith("PER_SECOND "):
-                per = d
+    res = b.result_fields(out.stdout, numbers=False)
+    per = b.result_fields(out.stdout, "PER_SECOND", numbers=False)
     if not res or per is None:
         sys.exit(f"wrk printed no BENCH_RESULT / PER_SECOND line for {op} on {server.kind}:\n"
                  f"{out.stdout}\n{out.stderr}")
