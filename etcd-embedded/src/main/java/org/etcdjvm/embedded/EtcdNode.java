@@ -2,8 +2,6 @@ package org.etcdjvm.embedded;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.etcdjvm.embedded.internal.LocalCluster;
 import org.etcdjvm.embedded.internal.http.ClientTls;
 import org.etcdjvm.embedded.internal.http.HttpConfig;
 import org.etcdjvm.embedded.internal.http.V1HttpServer;
@@ -312,9 +311,11 @@ public final class EtcdNode implements Closeable {
     if (!hostPort[1].equals("0")) {
       return address;
     }
-    try (ServerSocket socket = new ServerSocket()) {
-      socket.bind(new InetSocketAddress(listenHost != null ? listenHost : hostPort[0], 0));
-      return hostPort[0] + ":" + socket.getLocalPort();
+    // Not the kernel's pick (bind to port 0): the port is only bound later, when Atomix starts, and
+    // a port of the ephemeral range can meanwhile become the local end of an outgoing connection
+    // (seen in CI: "cannot listen for Raft peers on 127.0.0.1:35049: Address already in use").
+    try {
+      return hostPort[0] + ":" + LocalCluster.freePort(listenHost != null ? listenHost : hostPort[0]);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot find a free port on " + hostPort[0] + ": " + e.getMessage(), e);
     }

@@ -33,6 +33,11 @@ public final class LocalCluster {
    * among them).
    */
   public static int freePort() throws IOException {
+    return freePort("127.0.0.1");
+  }
+
+  /** As {@link #freePort()}, free on {@code host} (an address of this machine, or a wildcard). */
+  public static int freePort(String host) throws IOException {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     for (int attempt = 0; attempt < 1000; attempt++) {
       int port = random.nextInt(20_000, 32_000);
@@ -40,7 +45,7 @@ public final class LocalCluster {
         continue;
       }
       try (ServerSocket s = new ServerSocket()) {
-        s.bind(new InetSocketAddress("127.0.0.1", port));
+        s.bind(new InetSocketAddress(host, port));
         return port;
       } catch (IOException taken) {
         // try another
