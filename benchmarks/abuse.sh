@@ -9,6 +9,8 @@
 #
 # Attacks: none (baseline), quadratic, no-read, flood, unfinished, fan-out, write-flood, listing
 # (what each does: etcd-embedded/src/test/java/org/etcdjvm/embedded/bench/AbuseBenchmark.java).
+# ABUSE_JAVA_OPTS: options for the benchmark's JVM, e.g. -Dflood.conns=256 (the write flood's
+# connections, default 1 500).
 #
 # Builds etcd-embedded and its test classes into etcd-embedded/$BENCH_TARGET (default
 # target-bench; nothing is installed into the local Maven repository), starts a node with
@@ -63,7 +65,7 @@ echo "Node: bin/etcd-node, default limits, JVM options: $NODE_OPTS${MALLOC_ARENA
   "$(nproc) cores; $(java -version 2>&1 | head -1); node and clients at niceness $BENCH_NICE;" \
   "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-nice -n "$BENCH_NICE" java -Xmx2g -Xss256k \
+nice -n "$BENCH_NICE" java -Xmx2g -Xss256k ${ABUSE_JAVA_OPTS:-} \
   -cp "$MODULE/$TARGET/test-classes:$MODULE/$TARGET/classes:$(cat "$MODULE/$TARGET/bench-test.classpath")" \
   org.etcdjvm.embedded.bench.AbuseBenchmark --url "http://127.0.0.1:$PORT" --pid "$JAVA_PID" "${ARGS[@]}" \
   || die "the benchmark failed"

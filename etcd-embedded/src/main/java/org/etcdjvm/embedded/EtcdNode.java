@@ -101,6 +101,7 @@ public final class EtcdNode implements Closeable {
         .maxWatchersPerAddress(config.maxWatchersPerAddress)
         .maxPendingWrites(config.maxPendingWrites)
         .maxPendingWritesPerAddress(config.maxPendingWritesPerAddress)
+        .maxRequestsInProgressPerAddress(config.maxRequestsInProgressPerAddress)
         .maxListingEntries(config.maxListingEntries)
         .maxBufferedRequestBytes(config.maxBufferedRequestBytes)
         .maxBufferedRequestBytesPerAddress(config.maxBufferedRequestBytesPerAddress)
@@ -371,6 +372,7 @@ public final class EtcdNode implements Closeable {
     private int maxWatchersPerAddress = HttpConfig.DEFAULT_MAX_WATCHERS_PER_ADDRESS;
     private int maxPendingWrites = HttpConfig.DEFAULT_MAX_PENDING_WRITES;
     private int maxPendingWritesPerAddress = HttpConfig.DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS;
+    private int maxRequestsInProgressPerAddress = HttpConfig.DEFAULT_MAX_REQUESTS_IN_PROGRESS_PER_ADDRESS;
     private int maxListingEntries = HttpConfig.DEFAULT_MAX_LISTING_ENTRIES;
     private long maxBufferedRequestBytes; // 0: HttpConfig's default
     private long maxBufferedRequestBytesPerAddress; // 0: HttpConfig's default
@@ -613,10 +615,27 @@ public final class EtcdNode implements Closeable {
      * Writes from one client IP address waiting for Raft at once; default 250, a quarter of
      * {@link #maxPendingWrites} (250 in flight already fill the 256-write Raft batches, so one host
      * still gets the full write rate). One more gets HTTP 503 with error 300 {@code too many pending
-     * writes from this address} and is not written, with a WARN line (at most one a minute).
+     * writes from this address} and is not written, with a WARN line (at most one a minute). An
+     * address has at most {@link #maxRequestsInProgressPerAddress} requests in progress (default
+     * 128), so this bound is reached only where that one is raised above it.
      */
     public Builder maxPendingWritesPerAddress(int writes) {
       this.maxPendingWritesPerAddress = atLeast(writes, 1, "maxPendingWritesPerAddress");
+      return this;
+    }
+
+    /**
+     * Requests from one client IP address the node works on at once: read and not yet answered
+     * (writes waiting for Raft, consistent reads, listings being written), not counting long-poll
+     * watches, which have {@link #maxWatchersPerAddress}; default 128. Nothing is refused beyond
+     * it: that address's next requests wait, unread, until one of its requests is answered. So a
+     * host flooding the node from thousands of connections gets at most 128 requests worked on at
+     * a time, and other clients' requests are not queued behind all of its own (a write flood from
+     * 1 500 connections had pushed another client's p99 past 100 ms). Raise it for a proxy that
+     * carries many clients' requests from one address.
+     */
+    public Builder maxRequestsInProgressPerAddress(int requests) {
+      this.maxRequestsInProgressPerAddress = atLeast(requests, 1, "maxRequestsInProgressPerAddress");
       return this;
     }
 
@@ -789,6 +808,7 @@ public final class EtcdNode implements Closeable {
       b.maxWatchersPerAddress = maxWatchersPerAddress;
       b.maxPendingWrites = maxPendingWrites;
       b.maxPendingWritesPerAddress = maxPendingWritesPerAddress;
+      b.maxRequestsInProgressPerAddress = maxRequestsInProgressPerAddress;
       b.maxListingEntries = maxListingEntries;
       b.maxBufferedRequestBytes = maxBufferedRequestBytes;
       b.maxBufferedRequestBytesPerAddress = maxBufferedRequestBytesPerAddress;

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -30,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the normal client is answered at all, not how fast (benchmarks/abuse.sh measures that).
  *
  * <p>Limits are the defaults except: connections per address 300 (so a flood is cheap), watchers
- * per address 3 000 (for the fan-out), and deadlines of a few seconds (so slow clients are closed
+ * per address 3 000 (for the fan-out), requests in progress per address 50 and pending writes per
+ * address 100 (so the write flood shows which of the two holds), and deadlines of a few seconds (so slow clients are closed
  * within the test).
  */
 class AbuseTest {
@@ -54,6 +57,7 @@ class AbuseTest {
   static void start() throws Exception {
     node = EtcdNode.builder().dataDir(dir).clientAddress("127.0.0.1:0").peerAddress("127.0.0.1:0")
         .maxConnectionsPerAddress(300).maxWatchersPerAddress(3_000)
+        .maxRequestsInProgressPerAddress(50).maxPendingWritesPerAddress(100)
         .readHeaderTimeout(Duration.ofSeconds(2)).readBodyTimeout(Duration.ofSeconds(3))
         .writeTimeout(Duration.ofSeconds(2))
         .build();
@@ -159,6 +163,31 @@ class AbuseTest {
     assertThat(admitted).isEqualTo(300);
     assertThat(refused).isEqualTo(50);
     normalClientIsServed(5);
+  }
+
+  @Test
+  void aWriteFloodFromOneAddressWaitsForItsTurnsInsteadOfBeingRefusedAndOthersAreServed() {
+    // 290 connections x 20 pipelined PUTs: more connections than the address's 100 pending writes,
+    // but only 50 of its requests are worked on at once, so none is refused; the rest wait unread.
+    String body = "value=f";
+    String put = "PUT /v1/keys/flood/k HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM + "\r\nContent-Length: "
+        + body.length() + "\r\n\r\n" + body;
+    List<RawHttp> flood = new ArrayList<>();
+    for (int i = 0; i < 290; i++) {
+      RawHttp c = abuser();
+      c.setReadTimeout(60_000);
+      c.send(put.repeat(20));
+      flood.add(c);
+    }
+    normalClientIsServed(5);
+    Map<Integer, Integer> statuses = new TreeMap<>();
+    for (RawHttp c : flood) {
+      for (int i = 0; i < 20; i++) {
+        statuses.merge(c.read().status(), 1, Integer::sum);
+      }
+    }
+    assertThat(statuses).isEqualTo(Map.of(200, 290 * 20));
+    normalClientIsServed(1);
   }
 
   @Test

@@ -503,7 +503,7 @@ public final class AbuseBenchmark {
     @Override
     void start() throws IOException {
       String body = "value=flood";
-      writers = swarm(new String[] {"127.0.0.2", "127.0.0.3"}, 1_500, "PUT /v1/keys/bench/flood HTTP/1.1\r\nHost: x"
+      writers = swarm(new String[] {"127.0.0.2", "127.0.0.3"}, Integer.getInteger("flood.conns", 1_500), "PUT /v1/keys/bench/flood HTTP/1.1\r\nHost: x"
           + "\r\nContent-Type: " + FORM + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
     }
 

@@ -15,8 +15,8 @@ import org.etcdjvm.embedded.internal.store.EtcdError;
  *
  * <p>It holds its request's bytes in the node's budget of buffered request bytes until it is
  * answered: for a write, that covers the value waiting for Raft too. A route that keeps an exchange
- * open for long without needing the request any more (a watch) lets go of them with
- * {@link #releaseRequestBytes()}.
+ * open for long without needing the request any more (a watch) lets go of them, and of its
+ * address's turn, with {@link #waitingLong()}.
  */
 final class Exchange {
   static final String X_ETCD_INDEX = "X-Etcd-Index";
@@ -77,6 +77,16 @@ final class Exchange {
 
   Admission admission() {
     return connection.admission();
+  }
+
+  /**
+   * The request will wait long without costing the node anything (a long-poll watch): gives back
+   * its bytes ({@link #releaseRequestBytes}) and its address's turn, so that a client's watches do
+   * not count against its requests in progress.
+   */
+  void waitingLong() {
+    releaseRequestBytes();
+    connection.waitingLong();
   }
 
   /** Gives this request's bytes back to the budget; done by {@link #respond} at the latest. */

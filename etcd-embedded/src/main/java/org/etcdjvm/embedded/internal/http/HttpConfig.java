@@ -32,9 +32,17 @@ public final class HttpConfig {
   /**
    * A quarter of {@link #DEFAULT_MAX_PENDING_WRITES}: 250 writes in flight already fill the
    * 256-write Raft batches, so one host still gets the node's full write rate, and cannot take the
-   * whole queue.
+   * whole queue. With {@link #DEFAULT_MAX_REQUESTS_IN_PROGRESS_PER_ADDRESS} (128) an address never
+   * has this many; it bounds the queue where that is raised (a proxy's address).
    */
   public static final int DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS = 250;
+  /**
+   * Requests of one client address being worked on at once (writes waiting for Raft, consistent
+   * reads, listings being written): 128 connections in flight still get about the node's full write
+   * rate on 2 cores, and a host flooding the node with more cannot push every other client's
+   * requests behind its own on the event loops.
+   */
+  public static final int DEFAULT_MAX_REQUESTS_IN_PROGRESS_PER_ADDRESS = 128;
   /** Copying 100 000 children takes a few milliseconds, under the store's read lock (writes wait). */
   public static final int DEFAULT_MAX_LISTING_ENTRIES = 100_000;
   /** A request line and headers are a few hundred bytes; 10 s is generous even on a bad link. */
@@ -59,6 +67,7 @@ public final class HttpConfig {
   private final int maxWatchersPerAddress;
   private final int maxPendingWrites;
   private final int maxPendingWritesPerAddress;
+  private final int maxRequestsInProgressPerAddress;
   private final int maxListingEntries;
   /** 0: the default (never below one body at the limit). */
   private final long maxBufferedRequestBytes;
@@ -79,6 +88,7 @@ public final class HttpConfig {
     this.maxWatchersPerAddress = b.maxWatchersPerAddress;
     this.maxPendingWrites = b.maxPendingWrites;
     this.maxPendingWritesPerAddress = b.maxPendingWritesPerAddress;
+    this.maxRequestsInProgressPerAddress = b.maxRequestsInProgressPerAddress;
     this.maxListingEntries = b.maxListingEntries;
     this.maxBufferedRequestBytes = b.maxBufferedRequestBytes;
     this.maxBufferedRequestBytesPerAddress = b.maxBufferedRequestBytesPerAddress;
@@ -172,6 +182,17 @@ public final class HttpConfig {
   }
 
   /**
+   * How many requests of one client IP address may be in progress at once: read and not yet
+   * answered, not counting long-poll watches (they have {@link #maxWatchersPerAddress()}). Beyond
+   * it, that address's next requests wait unread (their connections stop reading) until one of its
+   * requests is answered; nothing is refused (default
+   * {@value #DEFAULT_MAX_REQUESTS_IN_PROGRESS_PER_ADDRESS}).
+   */
+  public int maxRequestsInProgressPerAddress() {
+    return maxRequestsInProgressPerAddress;
+  }
+
+  /**
    * How many children a directory listing may have; a larger directory is answered {@code 400},
    * error 209 (default {@value #DEFAULT_MAX_LISTING_ENTRIES}). Listings are written in chunks as the
    * client reads them, so their size in bytes needs no limit of its own.
@@ -260,7 +281,7 @@ public final class HttpConfig {
 
   private java.util.List<Object> values() {
     return java.util.List.of(host, port, maxBodyBytes, maxFormFields, maxConnections, maxConnectionsPerAddress,
-        maxWatchersPerAddress, maxPendingWrites, maxPendingWritesPerAddress, maxListingEntries, maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
+        maxWatchersPerAddress, maxPendingWrites, maxPendingWritesPerAddress, maxRequestsInProgressPerAddress, maxListingEntries, maxBufferedRequestBytes, maxBufferedRequestBytesPerAddress, idleTimeout, readHeaderTimeout, readBodyTimeout,
         writeTimeout);
   }
 
@@ -275,6 +296,7 @@ public final class HttpConfig {
     private int maxWatchersPerAddress = DEFAULT_MAX_WATCHERS_PER_ADDRESS;
     private int maxPendingWrites = DEFAULT_MAX_PENDING_WRITES;
     private int maxPendingWritesPerAddress = DEFAULT_MAX_PENDING_WRITES_PER_ADDRESS;
+    private int maxRequestsInProgressPerAddress = DEFAULT_MAX_REQUESTS_IN_PROGRESS_PER_ADDRESS;
     private int maxListingEntries = DEFAULT_MAX_LISTING_ENTRIES;
     private long maxBufferedRequestBytes;
     private long maxBufferedRequestBytesPerAddress;
@@ -298,6 +320,7 @@ public final class HttpConfig {
       this.maxWatchersPerAddress = c.maxWatchersPerAddress;
       this.maxPendingWrites = c.maxPendingWrites;
       this.maxPendingWritesPerAddress = c.maxPendingWritesPerAddress;
+      this.maxRequestsInProgressPerAddress = c.maxRequestsInProgressPerAddress;
       this.maxListingEntries = c.maxListingEntries;
       this.maxBufferedRequestBytes = c.maxBufferedRequestBytes;
       this.maxBufferedRequestBytesPerAddress = c.maxBufferedRequestBytesPerAddress;
@@ -339,6 +362,11 @@ public final class HttpConfig {
 
     public Builder maxPendingWritesPerAddress(int writes) {
       this.maxPendingWritesPerAddress = writes;
+      return this;
+    }
+
+    public Builder maxRequestsInProgressPerAddress(int requests) {
+      this.maxRequestsInProgressPerAddress = requests;
       return this;
     }
 
@@ -398,6 +426,7 @@ public final class HttpConfig {
       atLeast(maxWatchersPerAddress, 1, "maxWatchersPerAddress");
       atLeast(maxPendingWrites, 1, "maxPendingWrites");
       atLeast(maxPendingWritesPerAddress, 1, "maxPendingWritesPerAddress");
+      atLeast(maxRequestsInProgressPerAddress, 1, "maxRequestsInProgressPerAddress");
       atLeast(maxListingEntries, 1, "maxListingEntries");
       // A body at the size limit must fit, or such requests could never be served. 0 is the default.
       if (maxBufferedRequestBytes != 0) {

@@ -25,6 +25,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.etcdjvm.embedded.internal.http.LimitWarnings.Kind;
 import org.etcdjvm.embedded.internal.store.EtcdError;
@@ -44,6 +45,12 @@ import org.slf4j.LoggerFactory;
  * is not writable or {@value #MAX_QUEUED} requests are queued, and other connections on the same
  * event loop are served meanwhile. A connection that stays unwritable for the write timeout is
  * closed.
+ *
+ * <p><b>Turns.</b> A request is taken up only with one of its client address's turns ({@link
+ * Admission#takeTurn}), held until the connection has nothing left to answer (a long-poll watch
+ * gives it back while it waits). A connection without one keeps its request and stops reading
+ * until a turn comes, so one address's requests in progress are bounded however many connections
+ * it opens, and other clients' requests are not pushed behind them on the event loops.
  *
  * <p><b>Deadlines.</b> A request's line and headers must arrive within the header timeout of its
  * first byte (the first request: of the connection's accept), its body within the body timeout of
@@ -104,6 +111,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /** Request bytes reserved for this connection and not yet released. */
   private long heldBytes;
   private ScheduledFuture<?> timer;
+  /** This connection holds one of its address's turns. */
+  private boolean holdsTurn;
+  /** This connection has a request and waits for a turn to take it up. */
+  private boolean awaitingTurn;
+  /** channelInactive has run. */
+  private boolean inactive;
 
   HttpConnection(V1Routes routes, HttpConfig config, Admission admission, Admission.Client client) {
     this.routes = routes;
@@ -165,6 +178,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    inactive = true;
+    releaseTurn(); // one still to be granted is given back when it arrives
     if (timer != null) {
       timer.cancel(false);
     }
@@ -223,7 +238,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (!canProcess() || (queued != null && !queued.isEmpty())) {
+    if (!canProcess() || (queued != null && !queued.isEmpty()) || !haveTurn()) {
       if (queued == null) {
         queued = new ArrayDeque<>();
       }
@@ -236,7 +251,58 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   /** Whether the next request may be taken up now. */
   private boolean canProcess() {
-    return current == null && !closing && !streaming && ctx.channel().isWritable();
+    return current == null && !closing && !streaming && !awaitingTurn && ctx.channel().isWritable();
+  }
+
+  /**
+   * Whether this connection holds a turn of its address, taking one if it can; if not, it waits
+   * for one ({@link #turnGranted}) and answers false.
+   */
+  private boolean haveTurn() {
+    if (holdsTurn) {
+      return true;
+    }
+    if (awaitingTurn) {
+      return false;
+    }
+    if (admission.takeTurn(client)) {
+      holdsTurn = true;
+      return true;
+    }
+    awaitingTurn = true;
+    EventExecutor loop = ctx.executor();
+    admission.awaitTurn(client, ctx.channel().remoteAddress(), () -> {
+      try {
+        loop.execute(this::turnGranted);
+      } catch (RejectedExecutionException shuttingDown) {
+        admission.releaseTurn(client);
+      }
+    });
+    return false;
+  }
+
+  /** On the event loop: a turn was taken for this connection. */
+  private void turnGranted() {
+    awaitingTurn = false;
+    holdsTurn = true;
+    if (inactive) {
+      releaseTurn();
+      return;
+    }
+    resume();
+  }
+
+  /** Gives back this connection's turn, if it holds one. */
+  private void releaseTurn() {
+    if (holdsTurn) {
+      holdsTurn = false;
+      admission.releaseTurn(client);
+    }
+  }
+
+  /** The request being answered will wait long without costing anything (a watch): its turn goes back. */
+  void waitingLong() {
+    releaseTurn();
   }
 
   private boolean busy() {
@@ -247,10 +313,18 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void process(Object msg) {
     while (msg != null) {
       handle(msg);
-      if (!canProcess()) {
+      if (!canProcess() || queued == null || queued.isEmpty() || !haveTurn()) {
         break;
       }
-      msg = queued == null ? null : queued.poll();
+      msg = queued.poll();
+    }
+    settle();
+  }
+
+  /** After answering: with nothing left to answer, the turn goes back and the idle deadline starts. */
+  private void settle() {
+    if (!busy()) {
+      releaseTurn();
     }
     noteIdle();
     updateReading();
@@ -265,15 +339,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   /** Takes up queued requests again, if any and if allowed. */
   private void resume() {
-    if (canProcess()) {
-      Object next = queued == null ? null : queued.poll();
-      if (next != null) {
-        process(next);
-        return;
-      }
+    if (canProcess() && queued != null && !queued.isEmpty() && haveTurn()) {
+      process(queued.poll());
+      return;
     }
-    noteIdle();
-    updateReading();
+    settle();
   }
 
   /**
@@ -282,7 +352,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    */
   private void updateReading() {
     boolean read = closing
-        || (ctx.channel().isWritable() && !streaming && (queued == null || queued.size() < MAX_QUEUED));
+        || (ctx.channel().isWritable() && !streaming && !awaitingTurn && (queued == null || queued.size() < MAX_QUEUED));
     if (read != ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(read);
       if (read) {

@@ -34,6 +34,8 @@ final class LimitWarnings {
     WATCHERS_PER_ADDRESS,
     PENDING_WRITES,
     PENDING_WRITES_PER_ADDRESS,
+    /** Not a refusal: an address's request waits for one of its requests in progress to end. */
+    REQUESTS_IN_PROGRESS_PER_ADDRESS,
     LISTING_SIZE,
     /** Plain HTTP (or anything but TLS) on an HTTPS port. */
     NOT_TLS,

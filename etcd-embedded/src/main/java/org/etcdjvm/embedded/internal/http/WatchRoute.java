@@ -71,7 +71,7 @@ final class WatchRoute {
       exchange.respondError(e.error(), e.cause());
       return;
     }
-    exchange.releaseRequestBytes(); // everything needed is read; the wait may be long
+    exchange.waitingLong(); // everything needed is read; the wait may be long
     // Without a slot of its address, a watch may still be answered from history at once.
     PendingWatch pending = new PendingWatch(exchange, exchange.admission().acquireWatcher(exchange.client()));
     WatchHub.Watch watch;

@@ -18,6 +18,7 @@ class HttpConfigTest {
     assertThat(config.maxWatchersPerAddress()).isEqualTo(1_000);
     assertThat(config.maxPendingWrites()).isEqualTo(1_000);
     assertThat(config.maxPendingWritesPerAddress()).isEqualTo(250);
+    assertThat(config.maxRequestsInProgressPerAddress()).isEqualTo(128);
     assertThat(config.maxListingEntries()).isEqualTo(100_000);
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.readHeaderTimeout()).isEqualTo(Duration.ofSeconds(10));
@@ -72,6 +73,8 @@ class HttpConfigTest {
         .hasMessage("maxPendingWrites < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxPendingWritesPerAddress(0).build())
         .hasMessage("maxPendingWritesPerAddress < 1: 0");
+    assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxRequestsInProgressPerAddress(0).build())
+        .hasMessage("maxRequestsInProgressPerAddress < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxListingEntries(0).build())
         .hasMessage("maxListingEntries < 1: 0");
     assertThatThrownBy(() -> HttpConfig.of("h", 1).toBuilder().maxBufferedRequestBytes(1000).build())
