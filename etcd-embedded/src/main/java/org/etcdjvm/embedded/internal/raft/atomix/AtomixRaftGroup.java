@@ -741,7 +741,12 @@ public final class AtomixRaftGroup implements RaftGroup {
     if (s != null) {
       quietly(s.isRunning() ? s.shutdown() : AtomixInternals.stopUnstarted(s), 3);
     }
-    quietly(cluster == null ? null : cluster.stop(), 5);
+    AtomixCluster c = cluster;
+    if (c != null) {
+      CompletableFuture<Void> stopping = c.stop();
+      AtomixInternals.hurryMessagingShutdown(c.getMessagingService(), stopping, 5_000);
+      quietly(stopping, 5);
+    }
     storage.close(committedAtClose);
     // A closed member that the application still holds must not pin Atomix's log buffers (about
     // 16 MB per segment reader or writer).
