@@ -33,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Limits are the defaults except: connections per address 300 (so a flood is cheap), watchers
  * per address 3 000 (for the fan-out), requests in progress per address 50 and pending writes per
- * address 100 (so the write flood shows which of the two holds), and deadlines of a few seconds (so slow clients are closed
- * within the test).
+ * address 100 (so the write flood shows which of the two holds), and deadlines of a few seconds
+ * (so slow clients are closed within the test).
  */
 class AbuseTest {
   private static final String ABUSER = "127.0.0.2";

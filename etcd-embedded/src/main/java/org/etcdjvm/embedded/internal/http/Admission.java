@@ -208,8 +208,9 @@ final class Admission {
   }
 
   /**
-   * Queues {@code grant} of a connection from {@code remote} (reported, as a limit reached), to be run (on the releasing thread; it must only hand off) once a turn is
-   * free and taken for it. Fair: turns go to waiters in the order they asked.
+   * Queues {@code grant} of a connection from {@code remote} (reported as a limit reached), to be
+   * run once a turn is free and taken for it, on the thread that freed it (so it must only hand
+   * off). Fair: turns go to waiters in the order they asked.
    */
   void awaitTurn(Client client, SocketAddress remote, Runnable grant) {
     warnings.warn(Kind.REQUESTS_IN_PROGRESS_PER_ADDRESS, remote, turnsWarning);
@@ -236,11 +237,6 @@ final class Admission {
       }
       next.run();
     }
-  }
-
-  /** Requests of {@code client}'s address in progress. */
-  int turns(Client client) {
-    return client.turns.get();
   }
 
   private static boolean tryIncrement(AtomicInteger counter, int limit) {

@@ -20,7 +20,8 @@ class BoundedWorkTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static final String FORM = "application/x-www-form-urlencoded";
 
-  private static String put(String key, String value) {
+  /** A form PUT of {@code value} to {@code /v1/keys + key}. */
+  static String put(String key, String value) {
     String body = "value=" + value;
     return "PUT /v1/keys" + key + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM + "\r\nContent-Length: "
         + body.length() + "\r\n\r\n" + body;

@@ -15,14 +15,11 @@ import org.junit.jupiter.api.Test;
  */
 class RequestsInProgressTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final String FORM = "application/x-www-form-urlencoded";
   private static final String ABUSER = "127.0.0.2";
   private static final String OTHER = "127.0.0.3";
 
   private static String put(String key) {
-    String body = "value=v";
-    return "PUT /v1/keys" + key + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM + "\r\nContent-Length: "
-        + body.length() + "\r\n\r\n" + body;
+    return BoundedWorkTest.put(key, "v");
   }
 
   private static final String GET = "GET /v1/keys/ HTTP/1.1\r\nHost: x\r\n\r\n";
