@@ -108,6 +108,7 @@ public final class AtomixRaftGroup implements RaftGroup {
   private volatile RaftServer.Role role = RaftServer.Role.INACTIVE;
   private RaftClient client;
   private volatile CommandSession session;
+  private final LocalOutcomes outcomes = new LocalOutcomes();
   private volatile ScheduledExecutorService timer;
 
   /**
@@ -140,7 +141,7 @@ public final class AtomixRaftGroup implements RaftGroup {
       public void applied(long index) {
         storage.applied(index);
       }
-    });
+    }, outcomes);
   }
 
   /**
@@ -195,7 +196,7 @@ public final class AtomixRaftGroup implements RaftGroup {
         .thenCompose(v -> step("the snapshot at index " + storage.snapshotAtStart() + " to be restored",
             this::snapshotRestored))
         .thenCompose(v -> step("a Raft session to open", () -> {
-          session = new CommandSession(this::openSession, config.commitTimeout().toMillis(), timer);
+          session = new CommandSession(this::openSession, outcomes, config.commitTimeout().toMillis(), timer);
           return session.opened();
         }))
         .thenRun(() -> {
@@ -492,6 +493,11 @@ public final class AtomixRaftGroup implements RaftGroup {
     return serving;
   }
 
+  /**
+   * The session's timeout is Atomix's default maximum, 30 s (the leader grants the client's maximum),
+   * so keep-alives go every 27.5 s and a member paused for less than that keeps its session. Atomix
+   * holds every command's result until the next keep-alive: hence only references ({@link LocalOutcomes}).
+   */
   private CompletableFuture<SessionClient> openSession() {
     return client.sessionBuilder(GROUP, type, new ServiceConfig())
         .withMinTimeout(config.sessionTimeout())
@@ -621,6 +627,11 @@ public final class AtomixRaftGroup implements RaftGroup {
   }
 
   /** The Atomix server, for tests that inspect its state; null before start and after close. */
+  /** Outcomes waiting in {@link LocalOutcomes} (0 when no command is in flight): for tests. */
+  int localOutcomesKept() {
+    return outcomes.kept();
+  }
+
   RaftServer raftServer() {
     return server;
   }

@@ -19,6 +19,10 @@ import org.slf4j.LoggerFactory;
  * flight for twice the commit timeout is therefore failed as "outcome unknown" (its caller gave up
  * long ago), the session is closed, and later commands go to a new one.
  *
+ * <p>A command's result from Atomix is a reference to its log index; the outcome comes from this
+ * member's own replica through {@link LocalOutcomes} (a result that is not a reference, from a
+ * leader of an older version, is the outcome itself). The command stays in flight until then.
+ *
  * <p>Thread-safe.
  */
 final class CommandSession {
@@ -27,14 +31,17 @@ final class CommandSession {
   private record InFlight(SessionClient session, long startNanos, CompletableFuture<byte[]> result) {}
 
   private final Supplier<CompletableFuture<SessionClient>> open;
+  private final LocalOutcomes outcomes;
   private final long stuckNanos;
   private volatile CompletableFuture<SessionClient> session;
   private volatile InFlight inFlight;
   private volatile boolean closed;
 
-  CommandSession(Supplier<CompletableFuture<SessionClient>> open, long commitTimeoutMillis,
+  CommandSession(Supplier<CompletableFuture<SessionClient>> open, LocalOutcomes outcomes, long commitTimeoutMillis,
       ScheduledExecutorService timer) {
     this.open = open;
+    this.outcomes = outcomes;
+    outcomes.ownedBy(this::carries);
     this.stuckNanos = TimeUnit.MILLISECONDS.toNanos(2 * commitTimeoutMillis);
     this.session = open.get();
     timer.scheduleWithFixedDelay(this::watchForStuckCommand, 1, 1, TimeUnit.SECONDS);
@@ -55,7 +62,10 @@ final class CommandSession {
       inFlight = tracked;
       CompletableFuture<byte[]> sent;
       try {
-        sent = s.execute(PrimitiveOperation.operation(ServiceAdapter.APPLY, command));
+        sent = s.execute(PrimitiveOperation.operation(ServiceAdapter.APPLY, command))
+            .thenCompose(r -> LocalOutcomes.isReference(r)
+                ? outcomes.outcome(LocalOutcomes.index(r))
+                : CompletableFuture.completedFuture(r));
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
@@ -71,6 +81,12 @@ final class CommandSession {
       });
       return result;
     });
+  }
+
+  /** Whether {@code sessionId} is this member's current session (Atomix may have recovered it under a new id). */
+  private boolean carries(long sessionId) {
+    CompletableFuture<SessionClient> s = session;
+    return s != null && s.isDone() && !s.isCompletedExceptionally() && s.join().sessionId().id() == sessionId;
   }
 
   private void watchForStuckCommand() {

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * The Atomix primitive service that carries our {@link ReplicatedState}: one operation,
  * {@link #APPLY}, whose value is an opaque command; the time of each command is the log's (Atomix
  * stamps every entry with the leader's wall clock when it is appended), never the local clock.
- * Atomix's Kryo sees only byte arrays.
+ * Atomix's Kryo sees only byte arrays. A command's result is a reference to its log index; the
+ * outcome itself goes to {@link LocalOutcomes}.
  *
  * <p>Checked against Atomix 3.1.12: {@code RaftServiceManager} calls {@link #backup} and
  * {@link #restore} on its state thread, and catches an {@code Exception} from {@code backup}, logs it
@@ -57,10 +58,12 @@ final class ServiceAdapter implements PrimitiveService {
 
   private final ReplicatedState state;
   private final RestoreListener listener;
+  private final LocalOutcomes outcomes;
 
-  ServiceAdapter(ReplicatedState state, RestoreListener listener) {
+  ServiceAdapter(ReplicatedState state, RestoreListener listener, LocalOutcomes outcomes) {
     this.state = state;
     this.listener = listener;
+    this.outcomes = outcomes;
   }
 
   @Override
@@ -83,9 +86,15 @@ final class ServiceAdapter implements PrimitiveService {
     if (!APPLY.id().equals(commit.operation().id())) {
       throw new IllegalStateException("unknown operation " + commit.operation());
     }
-    byte[] result = state.apply(commit.value(), Instant.ofEpochMilli(commit.wallClockTime().unixTimestamp()));
+    byte[] outcome = state.apply(commit.value(), Instant.ofEpochMilli(commit.wallClockTime().unixTimestamp()));
     listener.applied(commit.index());
-    return result;
+    Session session = commit.session();
+    if (session != null) {
+      outcomes.applied(session.sessionId().id(), commit.index(), outcome);
+    }
+    // Atomix keeps this result in the session's state on every member until the next keep-alive:
+    // only a reference, the submitter reads the outcome from its own replica (LocalOutcomes).
+    return LocalOutcomes.reference(commit.index());
   }
 
   @Override

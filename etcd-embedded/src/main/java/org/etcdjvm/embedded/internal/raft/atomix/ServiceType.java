@@ -22,10 +22,12 @@ final class ServiceType implements PrimitiveType, PrimitiveTypeRegistry {
 
   private final ReplicatedState state;
   private final ServiceAdapter.RestoreListener listener;
+  private final LocalOutcomes outcomes;
 
-  ServiceType(ReplicatedState state, ServiceAdapter.RestoreListener listener) {
+  ServiceType(ReplicatedState state, ServiceAdapter.RestoreListener listener, LocalOutcomes outcomes) {
     this.state = state;
     this.listener = listener;
+    this.outcomes = outcomes;
   }
 
   @Override
@@ -45,7 +47,7 @@ final class ServiceType implements PrimitiveType, PrimitiveTypeRegistry {
 
   @Override
   public PrimitiveService newService(ServiceConfig config) {
-    return new ServiceAdapter(state, listener);
+    return new ServiceAdapter(state, listener, outcomes);
   }
 
   @Override

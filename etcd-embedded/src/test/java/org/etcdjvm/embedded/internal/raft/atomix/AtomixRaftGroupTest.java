@@ -103,6 +103,40 @@ class AtomixRaftGroupTest {
   }
 
   /**
+   * Atomix keeps each command's result in the session's state on every member until the client's
+   * next keep-alive (27.5 s apart): a batch's outcomes, with every value and previous value, filled
+   * a 512 MB heap under 100 KB writes. What Atomix holds is a 9-byte reference; the answer still
+   * carries the whole value and previous value (from this member's replica).
+   */
+  @Test
+  void atomixHoldsAReferenceToEachCommandsOutcomeNotTheOutcome() throws Exception {
+    String big = "v".repeat(200_000);
+    try (RaftNode node = node(dir, freeAddress())) {
+      node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      node.submit(new SetOp("/big", big + 1, null, null, false)).get(10, TimeUnit.SECONDS);
+      Event second = node.submit(new SetOp("/big", big + 2, null, null, false)).get(10, TimeUnit.SECONDS);
+      assertThat(second.value()).isEqualTo(big + 2);
+      assertThat(second.prevValue()).isEqualTo(big + 1);
+
+      var context = AtomixInternals.contextOf(raftServer(node));
+      long held = 0;
+      int results = 0;
+      for (var session : context.getSessions().getSessions()) {
+        for (long seq = 1; seq <= session.getCommandSequence(); seq++) {
+          var result = session.getResult(seq);
+          if (result != null && result.result() != null) {
+            results++;
+            held = Math.max(held, result.result().length);
+          }
+        }
+      }
+      assertThat(results).as("results Atomix keeps until the next keep-alive").isGreaterThanOrEqualTo(2);
+      assertThat(held).as("largest result Atomix keeps, bytes").isLessThanOrEqualTo(9);
+      assertThat(groups.get(node).localOutcomesKept()).isZero();
+    }
+  }
+
+  /**
    * Atomix re-checks snapshot completion every 10 s, and waits 10 s more under load. If the
    * compaction does not finish, the failure says where Atomix stands (one line, so it shows in CI's
    * summary).
