@@ -86,7 +86,8 @@ public final class EtcdNode implements Closeable {
   private EtcdNode(Builder builder) {
     this.config = builder.copy();
     this.peerAddress = withFreePort(config.peerAddress, config.peerListenHost);
-    StoreLimits limits = new StoreLimits(config.maxKeyBytes, config.maxValueBytes, config.historySize, config.maxWatchers);
+    StoreLimits limits = new StoreLimits(config.maxKeyBytes, config.maxValueBytes, config.historySize, config.maxWatchers,
+        config.maxHistoryBytes);
     this.raft = new RaftNode(new RaftConfig(config.name, dataDir(), peerAddress, config.peerListenHost, config.peers,
         config.electionTimeout, config.heartbeatInterval, Duration.ofSeconds(5), Duration.ofSeconds(1),
         config.commitTimeout, Duration.ofMillis(10), 256, 16 * 1024 * 1024, config.maxClusterSize, config.minFreeDiskBytes,
@@ -365,6 +366,7 @@ public final class EtcdNode implements Closeable {
     private int maxValueBytes = 1024 * 1024;
     private int maxBodyBytes = 2 * 1024 * 1024;
     private int historySize = 1000;
+    private long maxHistoryBytes = StoreLimits.DEFAULT_MAX_HISTORY_BYTES;
     private int maxWatchers = 10_000;
     private int maxConnections = 10_000;
     private int maxFormFields = HttpConfig.DEFAULT_MAX_FORM_FIELDS;
@@ -585,6 +587,18 @@ public final class EtcdNode implements Closeable {
       return this;
     }
 
+    /**
+     * What the events kept for watches may hold, counted in characters of their keys, values and
+     * previous values; default 64 MiB (1000 events of values up to ~32 KB). Beyond it the oldest
+     * events go first, as beyond {@link #historySize}; watches from their indexes get error 401. It
+     * bounds the heap that large values take in the history (and in every snapshot): 1000 writes of
+     * 1 MiB values would otherwise keep 1-2 GiB.
+     */
+    public Builder maxHistoryBytes(long bytes) {
+      this.maxHistoryBytes = atLeast(bytes, 1024L, "maxHistoryBytes");
+      return this;
+    }
+
     /** Concurrent watches per node; default 10 000. More get HTTP 503. */
     public Builder maxWatchers(int watchers) {
       this.maxWatchers = atLeast(watchers, 1, "maxWatchers");
@@ -801,6 +815,7 @@ public final class EtcdNode implements Closeable {
       b.maxValueBytes = maxValueBytes;
       b.maxBodyBytes = maxBodyBytes;
       b.historySize = historySize;
+      b.maxHistoryBytes = maxHistoryBytes;
       b.maxWatchers = maxWatchers;
       b.maxConnections = maxConnections;
       b.maxFormFields = maxFormFields;

@@ -21,7 +21,9 @@ import java.util.function.Consumer;
  *   <li>A watch sees every event with index &ge; its start index at or under its prefix, or it fails
  *       at once with error 401: registration is atomic with the history lookup and with publication,
  *       so no event slips between them.
- *   <li>History keeps the last {@link StoreLimits#historySize()} events (writes and expiries). Asking
+ *   <li>History keeps the last {@link StoreLimits#historySize()} events (writes and expiries), fewer
+ *       when their keys, values and previous values would hold more than
+ *       {@link StoreLimits#maxHistoryBytes()} characters (the newest is always kept). Asking
  *       for an index of which some event was evicted fails with 401, {@code cause} = the oldest index
  *       still available; the client must re-read and watch from the current index.
  *   <li>Callbacks run outside every lock: on the watching thread for a history hit, else on the
@@ -37,6 +39,7 @@ public final class WatchHub {
 
   private final Object lock = new Object();
   private final int historySize;
+  private final long maxHistoryBytes;
   private final int maxWatchers;
 
   // ---- guarded by lock
@@ -44,6 +47,8 @@ public final class WatchHub {
   private final Event[] ring;
   private int head;
   private int size;
+  /** What the events in the ring hold, by {@link #cost}. */
+  private long historyBytes;
   /** Highest index evicted from the history, 0 if none: a watch from an index <= this fails (401). */
   private long evictedUpTo;
   /** Index of the last recorded event, i.e. the store index. */
@@ -53,6 +58,7 @@ public final class WatchHub {
 
   WatchHub(StoreLimits limits) {
     this.historySize = limits.historySize();
+    this.maxHistoryBytes = limits.maxHistoryBytes();
     this.maxWatchers = limits.maxWatchers();
     this.ring = new Event[historySize];
   }
@@ -177,6 +183,7 @@ public final class WatchHub {
       java.util.Arrays.fill(ring, null);
       head = 0;
       size = 0;
+      historyBytes = 0;
       evictedUpTo = evicted;
       for (Event e : events) {
         appendLocked(e);
@@ -212,13 +219,29 @@ public final class WatchHub {
 
   private void appendLocked(Event e) {
     if (size == ring.length) {
-      evictedUpTo = ring[head].index();
-      ring[head] = e;
-      head = (head + 1) % ring.length;
-    } else {
-      ring[(head + size) % ring.length] = e;
-      size++;
+      evictOldestLocked();
     }
+    ring[(head + size) % ring.length] = e;
+    size++;
+    historyBytes += cost(e);
+    while (size > 1 && historyBytes > maxHistoryBytes) {
+      evictOldestLocked();
+    }
+  }
+
+  private void evictOldestLocked() {
+    Event oldest = ring[head];
+    evictedUpTo = oldest.index();
+    historyBytes -= cost(oldest);
+    ring[head] = null;
+    head = (head + 1) % ring.length;
+    size--;
+  }
+
+  /** What an event holds, counted in characters of its key, value and previous value. */
+  private static long cost(Event e) {
+    return (long) e.key().length() + (e.value() == null ? 0 : e.value().length())
+        + (e.prevValue() == null ? 0 : e.prevValue().length());
   }
 
   /** First event with index >= from at or under prefix, or null. */

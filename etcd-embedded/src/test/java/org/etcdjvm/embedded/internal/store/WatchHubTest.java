@@ -140,6 +140,37 @@ class WatchHubTest {
   }
 
   @Test
+  void largeValuesLeaveFewerEventsInTheHistoryTheNewestAlwaysKept() throws Exception {
+    // 100 events allowed, but only 2 500 characters of keys, values and previous values
+    EtcdStore store = new EtcdStore(new StoreLimits(1024, 1 << 20, 100, 10, 2_500));
+    String big = "v".repeat(1_000);
+    for (int i = 1; i <= 5; i++) {
+      store.apply(set("/big", big + i), T0); // each overwrite holds ~2 000: value and previous value
+    }
+    WatchHub hub = store.watches();
+    assertThat(hub.oldestRetainedIndex()).isEqualTo(5);
+    assertEtcdError(() -> hub.watch("/big", 4, seen::add), EtcdError.EVENT_INDEX_CLEARED, "5");
+    hub.watch("/big", 5, seen::add);
+    assertThat(seen).extracting(Event::value).containsExactly(big + 5);
+
+    // one event larger than the whole budget is still kept, alone
+    store.apply(set("/huge", "h".repeat(10_000)), T0);
+    assertThat(hub.oldestRetainedIndex()).isEqualTo(6);
+    // small events fill the history again up to the count
+    for (int i = 0; i < 10; i++) {
+      store.apply(set("/s" + i, "x"), T0);
+    }
+    assertThat(hub.oldestRetainedIndex()).isEqualTo(7);
+
+    // a snapshot restored into a store with the same limits keeps the same history
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    store.writeSnapshot(new java.io.DataOutputStream(bytes));
+    EtcdStore copy = new EtcdStore(new StoreLimits(1024, 1 << 20, 100, 10, 2_500));
+    copy.readSnapshot(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+    assertThat(copy.watches().oldestRetainedIndex()).isEqualTo(7);
+  }
+
+  @Test
   void oldestRetainedIndexIsZeroForAnEmptyHistory() {
     assertThat(hub.oldestRetainedIndex()).isZero();
   }
