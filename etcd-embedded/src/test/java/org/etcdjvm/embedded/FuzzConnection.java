@@ -27,6 +27,8 @@ final class FuzzConnection implements Closeable {
   private final long connectedNanos;
   /** When the first bytes were handed to the socket; 0 until then. */
   private volatile long firstBytesNanos;
+  /** The longest time between two pieces of the batch handed to the socket. */
+  private volatile long longestGapNanos;
 
   FuzzConnection(InetSocketAddress node) throws IOException {
     socket = new Socket();
@@ -64,14 +66,20 @@ final class FuzzConnection implements Closeable {
         noteFirstBytes();
       } else {
         boolean slow = mode >= 95;
+        long lastPieceNanos = 0;
         int pieces = slow ? 2 + random.nextInt(4) : 2 + random.nextInt(7);
         int at = 0;
         for (int i = 1; i <= pieces && at < bytes.length; i++) {
           int end = i == pieces ? bytes.length : Math.min(bytes.length, at + 1 + random.nextInt(
               Math.max(1, 2 * (bytes.length - at) / (pieces - i + 1))));
+          long before = System.nanoTime();
+          if (at > 0) {
+            longestGapNanos = Math.max(longestGapNanos, before - lastPieceNanos);
+          }
           out.write(bytes, at, end - at);
           out.flush();
           noteFirstBytes();
+          lastPieceNanos = System.nanoTime();
           at = end;
           if (slow) {
             Thread.sleep(1 + random.nextInt(2));
@@ -90,6 +98,20 @@ final class FuzzConnection implements Closeable {
     if (firstBytesNanos == 0) {
       firstBytesNanos = System.nanoTime();
     }
+  }
+
+  /**
+   * Whether this client left more than {@code deadlineMillis} between two pieces of its batch (a
+   * busy machine, or a GC pause of the test's JVM, can keep the writing thread off the CPU that
+   * long): a request's headers or body then took longer than the node's read deadline, and the node
+   * closes the connection, without answering a request still in progress, as it should.
+   */
+  boolean stalledLongerThan(long deadlineMillis) {
+    return longestGapNanos >= deadlineMillis * 1_000_000;
+  }
+
+  long longestGapMillis() {
+    return longestGapNanos / 1_000_000;
   }
 
   /** How long ago the connection was made. */
