@@ -589,7 +589,7 @@ public final class EtcdNode implements Closeable {
 
     /**
      * What the events kept for watches may hold, counted in characters of their keys, values and
-     * previous values; default 64 MiB (1000 events of values up to ~32 KB). Beyond it the oldest
+     * previous values; default 16 MiB (1000 events of values up to ~8 KB). Beyond it the oldest
      * events go first, as beyond {@link #historySize}; watches from their indexes get error 401. It
      * bounds the heap that large values take in the history (and in every snapshot): 1000 writes of
      * 1 MiB values would otherwise keep 1-2 GiB.
