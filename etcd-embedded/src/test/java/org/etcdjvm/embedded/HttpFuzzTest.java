@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.etcdjvm.embedded.FuzzConnection.Response;
 import org.etcdjvm.embedded.FuzzRequests.Request;
 import org.junit.jupiter.api.AfterAll;
@@ -69,7 +70,7 @@ class HttpFuzzTest {
    * by a thread that wakes every 5 ms: a GC pause or safepoint of 150 ms passes the node's read
    * deadlines for a client that sent everything in time.
    */
-  private static final java.util.concurrent.atomic.AtomicLong longestPauseNanos = new java.util.concurrent.atomic.AtomicLong();
+  private static final AtomicLong longestPauseNanos = new AtomicLong();
 
   static {
     Thread beat = new Thread(() -> {
@@ -236,15 +237,15 @@ class HttpFuzzTest {
             return -1;
           }
           // A client that paused for half the read deadline or more while sending a later request,
-          // or a pause of the whole JVM that long: the node may have closed without a word, even with this
-          // request's answer pending (seen once in CI).
+          // or a pause of the whole JVM that long: the node may have closed without a word, even
+          // with this request's answer pending (seen once in CI).
           if (c.stalledLongerThan(READ_DEADLINE_MILLIS / 2)
               || longestPauseNanos.get() >= TimeUnit.MILLISECONDS.toNanos(READ_DEADLINE_MILLIS) / 2) {
             return -1;
           }
           throw new AssertionError("connection closed without an answer to request " + i + " (longest pause of"
-              + " this client's writing " + c.longestGapMillis() + " ms, of the JVM " + TimeUnit.NANOSECONDS.toMillis(
-              longestPauseNanos.get()) + " ms): " + r.summary());
+              + " this client's writing " + c.longestGapMillis() + " ms, of the JVM "
+              + TimeUnit.NANOSECONDS.toMillis(longestPauseNanos.get()) + " ms): " + r.summary());
         }
         writes += check(r, response);
         if (response.closes()) {

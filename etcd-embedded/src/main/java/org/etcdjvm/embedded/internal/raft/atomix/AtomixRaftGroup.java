@@ -626,12 +626,12 @@ public final class AtomixRaftGroup implements RaftGroup {
     return currentStep;
   }
 
-  /** The Atomix server, for tests that inspect its state; null before start and after close. */
   /** Outcomes waiting in {@link LocalOutcomes} (0 when no command is in flight): for tests. */
   int localOutcomesKept() {
     return outcomes.kept();
   }
 
+  /** The Atomix server, for tests that inspect its state; null before start and after close. */
   RaftServer raftServer() {
     return server;
   }
