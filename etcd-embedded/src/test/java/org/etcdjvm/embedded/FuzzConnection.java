@@ -114,6 +114,11 @@ final class FuzzConnection implements Closeable {
     return longestGapNanos / 1_000_000;
   }
 
+  /** This end's port: the node's debug log names the connection by it. */
+  int localPort() {
+    return socket.getLocalPort();
+  }
+
   /** How long ago the connection was made. */
   long millisSinceConnect() {
     return (System.nanoTime() - connectedNanos) / 1_000_000;

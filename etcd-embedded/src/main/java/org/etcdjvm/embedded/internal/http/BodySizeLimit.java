@@ -17,18 +17,24 @@ import org.etcdjvm.embedded.internal.store.EtcdError;
  * becomes a {@link RejectedRequest} that {@link HttpConnection} answers in turn (keeping pipelined
  * responses in order), the aggregator throws away the rest of the body, and a client that sent
  * {@code Expect: 100-continue} gets the 413 instead of the go-ahead, so it never sends the body, and
- * with {@code Connection: close}, since the stream then holds no body for the decoder to skip.
+ * with {@code Connection: close}, since the stream then holds no body for the decoder to skip. A
+ * request that arrives after an answer that closes the connection gets no go-ahead: it is dropped.
  */
 final class BodySizeLimit extends HttpObjectAggregator {
   private final String cause;
+  private final HttpConnection connection;
 
-  BodySizeLimit(int maxBodyBytes) {
+  BodySizeLimit(int maxBodyBytes, HttpConnection connection) {
     super(maxBodyBytes);
+    this.connection = connection;
     this.cause = "request body is larger than " + maxBodyBytes + " bytes";
   }
 
   @Override
   protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+    if (connection.closing()) {
+      return null; // the connection ends after an answer already given: nothing more is written
+    }
     if (HttpUtil.is100ContinueExpected(start) && HttpUtil.getContentLength(start, -1L) > maxContentLength) {
       // Not "100 Continue", and not Netty's empty 413 either: handleOversizedMessage answers.
       return null;

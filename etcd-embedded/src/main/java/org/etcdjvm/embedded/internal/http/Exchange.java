@@ -70,6 +70,13 @@ final class Exchange {
     return done;
   }
 
+  /** The request's path and version, for the debug log. */
+  @Override
+  public String toString() {
+    String path = target.rawPath();
+    return (path.length() > 80 ? path.substring(0, 80) + "..." : path) + " " + version;
+  }
+
   /** The client address's share of the node's limits. */
   Admission.Client client() {
     return connection.client();

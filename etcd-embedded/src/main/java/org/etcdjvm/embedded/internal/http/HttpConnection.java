@@ -5,7 +5,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelOutputShutdownException;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.CodecException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -23,6 +25,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
@@ -98,6 +101,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean dispatching;
   /** A response carried {@code Connection: close}: whatever the client sends next is dropped. */
   private boolean closing;
+  /** Our side of the connection is shut (after the last answer); reading goes on until the client hangs up. */
+  private boolean outputShut;
   /** A response body is being written in chunks; the next request waits for it to be done. */
   private boolean streaming;
   private ArrayDeque<Object> queued;
@@ -117,6 +122,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean awaitingTurn;
   /** channelInactive has run. */
   private boolean inactive;
+  /** Why this side closed the connection, for the debug log; null while it has not (or the client did). */
+  private String closeReason;
+  /**
+   * Whether the debug log was on when the connection opened: it then keeps the connection's last
+   * events ({@link #history}) and prints them with the reason it closed.
+   */
+  private final boolean tracing = log.isDebugEnabled();
+  /** The connection's last events, while {@link #tracing}. */
+  private ArrayDeque<String> history;
 
   HttpConnection(V1Routes routes, HttpConfig config, Admission admission, Admission.Client client) {
     this.routes = routes;
@@ -151,6 +165,32 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return ctx.executor();
   }
 
+  /** Whether an answer ended the connection: what the client sends from now on is dropped. */
+  boolean closing() {
+    return closing;
+  }
+
+  /** Notes why this side is about to close the connection, for the debug log. */
+  void noteClose(String reason) {
+    if (closeReason == null) {
+      closeReason = reason;
+    }
+    if (tracing) {
+      trace("closing: " + reason);
+    }
+  }
+
+  /** Appends to this connection's recent history (only while {@link #tracing}), printed when it closes. */
+  private void trace(String event) {
+    if (history == null) {
+      history = new ArrayDeque<>();
+    }
+    if (history.size() == 24) {
+      history.poll();
+    }
+    history.add(event);
+  }
+
   Admission.Client client() {
     return client;
   }
@@ -179,6 +219,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     inactive = true;
+    if (log.isDebugEnabled()) {
+      log.debug("connection {} closed: {} (answering {}, {} queued, {}, {})", ctx.channel(),
+          closeReason == null ? "by the client" : closeReason, current == null ? "nothing" : current,
+          queued == null ? 0 : queued.size(), reading, streaming ? "streaming" : "not streaming");
+      if (history != null && closeReason != null) {
+        log.debug("connection {} history: {}", ctx.channel(), String.join(" | ", history));
+      }
+    }
     releaseTurn(); // one still to be granted is given back when it arrives
     if (timer != null) {
       timer.cancel(false);
@@ -373,6 +421,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     FullHttpRequest request = (FullHttpRequest) msg;
+    if (tracing) {
+      trace("take " + request.method() + " " + request.protocolVersion() + " " + request.uri().length() + "B uri");
+    }
     Exchange exchange = null;
     dispatching = true;
     try {
@@ -438,6 +489,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     current = null;
+    if (tracing) {
+      trace("send " + response.status().code() + (exchange.keepAlive() ? "" : " close") + " "
+          + response.content().readableBytes() + "B writable=" + ctx.channel().isWritable());
+    }
     if (exchange.keepAlive()) {
       if (exchange.version() == HttpVersion.HTTP_1_0) {
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
@@ -468,6 +523,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     current = null;
     streaming = true;
     boolean keepAlive = exchange.keepAlive();
+    if (tracing) {
+      trace("stream " + body.length() + "B" + (keepAlive ? "" : " close"));
+    }
     if (!keepAlive) {
       closing = true;
       head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -476,8 +534,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     ctx.write(head, ctx.voidPromise());
     ctx.writeAndFlush(new HttpChunkedInput(body)).addListener((ChannelFutureListener) written -> {
+      if (tracing) {
+        trace("streamed " + (written.isSuccess() ? "ok" : written.cause()));
+      }
       streaming = false;
       if (!written.isSuccess()) {
+        noteClose("a streamed answer could not be written: " + written.cause());
         written.channel().close();
       } else if (!keepAlive) {
         closeAfterResponse(written);
@@ -502,36 +564,62 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     super.channelWritabilityChanged(ctx);
   }
 
-  /**
-   * Closes after the last response. Half-closes first, so a client still sending a body we will not
-   * read sees our response and an orderly end instead of a reset; it then hangs up, or we close after
-   * a short grace period.
-   */
+  /** Closes after the last response: see {@link #endGracefully}. */
   private void closeAfterResponse(ChannelFuture written) {
-    Channel ch = written.channel();
-    if (!written.isSuccess() || !(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
+    if (!written.isSuccess()) {
+      noteClose("an answer with Connection: close could not be written: " + written.cause());
+      written.channel().close();
+      return;
+    }
+    endGracefully("after an answer with Connection: close");
+  }
+
+  /**
+   * Ends the connection without losing what was written to it. Closing a socket whose client is
+   * still sending (pipelined requests, a body we will not read) resets it, and a reset can destroy
+   * answers the client has not read yet, however long ago they were written (RFC 9112 §9.6). So our
+   * side is shut first: the client sees every answer and then an orderly end; it hangs up, or we
+   * close after {@value #LINGER_MILLIS} ms. Meanwhile what it sends is read and dropped.
+   */
+  private void endGracefully(String reason) {
+    Channel ch = ctx.channel();
+    closing = true;
+    if (queued != null) { // requests after the last answer are not answered
+      for (Object msg; (msg = queued.poll()) != null; ) {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+    releaseTurn();
+    if (!(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
+      noteClose(reason);
       ch.close();
       return;
     }
+    updateReading();
     SslHandler tls = ch.pipeline().get(SslHandler.class);
     if (tls != null) {
       // TLS ends with close_notify before the TCP half-close; without it a client cannot tell our
       // end of the stream from a truncation attack.
-      tls.closeOutbound().addListener(f -> halfClose(duplex));
+      tls.closeOutbound().addListener(f -> halfClose(duplex, reason));
       return;
     }
-    halfClose(duplex);
+    halfClose(duplex, reason);
   }
 
-  private void halfClose(DuplexChannel duplex) {
+  private void halfClose(DuplexChannel duplex, String reason) {
     Channel ch = duplex;
+    noteClose(reason);
     if (!ch.isActive()) {
       ch.close();
       return;
     }
+    outputShut = true;
     duplex.shutdownOutput().addListener(f -> {
       if (f.isSuccess()) {
-        ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        ch.eventLoop().schedule(() -> {
+          noteClose("the client did not hang up within " + LINGER_MILLIS + " ms of our end");
+          ch.close();
+        }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
       } else {
         ch.close();
       }
@@ -551,6 +639,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       if (now - deadline >= 0) {
         admission.warnings().warn(Kind.SLOW_READER, ctx.channel().remoteAddress(), "connection closed: it took "
             + "none of its responses for " + millis(writeNanos) + " ms (writeTimeout)");
+        noteClose("writeTimeout");
         ctx.close();
         return;
       }
@@ -590,8 +679,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void readTimedOut() {
     if (reading == Reading.AWAITING) {
       if (requestSeen) {
-        log.debug("closing {}: idle for {} ms", ctx.channel(), millis(idleNanos));
+        noteClose("idle for " + millis(idleNanos) + " ms (idleTimeout)");
       } else {
+        noteClose("no request within " + millis(headerNanos) + " ms of connecting (readHeaderTimeout)");
         admission.warnings().warn(Kind.SLOW_REQUEST, ctx.channel().remoteAddress(), "connection closed: no "
             + "request within " + millis(headerNanos) + " ms of connecting (readHeaderTimeout)");
       }
@@ -603,7 +693,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         : "request body did not arrive within " + millis(bodyNanos) + " ms of its headers (readBodyTimeout)";
     admission.warnings().warn(Kind.SLOW_REQUEST, ctx.channel().remoteAddress(), "408, connection closed: " + what);
     if (current != null) {
-      ctx.close(); // a request is being answered: nothing can be said in between
+      // A request is being answered: nothing can be said in between. Its answer is dropped; those
+      // written before it still reach the client.
+      current = null;
+      endGracefully("408 (" + what + ") while an earlier request was being answered");
       return;
     }
     current = new Exchange(this, HttpVersion.HTTP_1_1, false, RequestTarget.NONE, 0);
@@ -626,12 +719,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (outputShut && (cause instanceof ClosedChannelException || cause instanceof ChannelOutputShutdownException)) {
+      // A write after our end (Netty's aggregator answering "Expect: 100-continue" on a request we
+      // drop): expected. Closing now would reset the connection and could cost the client answers
+      // it has not read yet; the lingering close stands.
+      log.debug("connection {}: a write after our end failed: {}", ctx.channel(), cause.toString());
+      return;
+    }
     // Resets and broken pipes are the client's business; nothing here is worth more than debug.
-    if (cause instanceof IOException) {
+    if (cause instanceof IOException || cause instanceof CodecException) {
       log.debug("connection {} failed: {}", ctx.channel(), cause.toString());
     } else {
       log.debug("connection {} failed", ctx.channel(), cause);
     }
+    noteClose("failed: " + cause);
     ctx.close();
   }
 }

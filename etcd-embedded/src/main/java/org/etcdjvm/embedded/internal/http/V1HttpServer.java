@@ -300,7 +300,7 @@ public final class V1HttpServer implements Closeable {
         .addLast("codec", new V1ServerCodec(decoderConfig, connection))
         .addLast("chunked", new ChunkedWriteHandler())
         .addLast("budget", new RequestBudget(connection, config.maxBodyBytes()))
-        .addLast("aggregator", new BodySizeLimit(config.maxBodyBytes()))
+        .addLast("aggregator", new BodySizeLimit(config.maxBodyBytes(), connection))
         .addLast("v1", connection);
   }
 }

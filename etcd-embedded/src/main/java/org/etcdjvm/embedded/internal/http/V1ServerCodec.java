@@ -87,6 +87,7 @@ final class V1ServerCodec extends CombinedChannelDuplexHandler<V1ServerCodec.Req
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
       if (mustCloseAfterResponse && msg instanceof LastHttpContent) {
         mustCloseAfterResponse = false;
+        connection.noteClose("after the answer to a request with both Transfer-Encoding: chunked and Content-Length");
         promise = promise.unvoid().addListener(ChannelFutureListener.CLOSE);
       }
       super.write(ctx, msg, promise);
