@@ -134,6 +134,31 @@ class EtcdNodeLifecycleTest {
     assertNoNewNonDaemonThreads(baseline);
   }
 
+  /**
+   * close() while the start is still going on, at points spread over the whole start (data
+   * directory, peer messaging, Raft log, election, session): the start fails or had finished, and
+   * nothing is left running. A close in the middle of a step once let the steps after it start
+   * Atomix's threads, and a cluster stopped while starting kept its own.
+   */
+  @Test
+  void closingAtAnyPointOfTheStartLeavesNoThreadBehind() throws Exception {
+    Set<Thread> baseline = threads();
+    for (int delayMillis = 0; delayMillis <= 400; delayMillis += 25) {
+      EtcdNode node = EtcdNode.builder().dataDir(tmp.resolve("closed-at-" + delayMillis))
+          .clientAddress("127.0.0.1:0").peerAddress("127.0.0.1:0").build();
+      CompletableFuture<EtcdNode> started = node.start();
+      Thread.sleep(delayMillis); // not a wait for a condition: where in the start the close lands
+      node.close();
+      try {
+        started.get(10, TimeUnit.SECONDS);
+      } catch (ExecutionException closedWhileStarting) {
+        // expected unless the start had finished
+      }
+      assertThat(node.whenClosed()).as("closed %d ms into the start", delayMillis).succeedsWithin(Duration.ofSeconds(10));
+    }
+    assertNoNewNonDaemonThreads(baseline);
+  }
+
   @Test
   void aSecondNodeOnATakenPeerPortFailsNamingTheAddressAndFreesItsClientPort() throws Exception {
     try (ServerSocket squatter = new ServerSocket()) {

@@ -90,6 +90,13 @@ public final class AtomixRaftGroup implements RaftGroup {
   /** The outcome of {@link #start}. */
   private final CompletableFuture<Void> started = new CompletableFuture<>();
   private volatile boolean closed;
+  /**
+   * Held by a start step while it runs and by {@link #close()} while it sets {@link #closed}: a
+   * close during the start sees everything the steps before it created, and no step runs after it.
+   */
+  private final Object startLock = new Object();
+  /** AtomixCluster.start()'s future, once called. */
+  private volatile CompletableFuture<Void> clusterStarting;
   /** Started: this member is in the configuration (a joining member is not, until its join completes). */
   private volatile boolean serving;
   private volatile String currentStep = "nothing (not started)";
@@ -338,6 +345,7 @@ public final class AtomixRaftGroup implements RaftGroup {
         throw new java.io.UncheckedIOException("cannot hand the peer TLS material to Atomix: " + e.getMessage(), e);
       }
     }
+    clusterStarting = running;
     boolean quietFailures = tls != null;
     return running.thenRun(() -> {
       if (quietFailures) {
@@ -705,10 +713,17 @@ public final class AtomixRaftGroup implements RaftGroup {
           Duration.between(startTime, Instant.now()).toMillis(), waitingFor);
     }
     CompletableFuture<T> running;
-    try {
-      running = action.get();
-    } catch (RuntimeException e) {
-      running = CompletableFuture.failedFuture(e);
+    synchronized (startLock) {
+      if (closed) {
+        running = CompletableFuture.failedFuture(new IllegalStateException("node " + config.name()
+            + " closed while starting"));
+      } else {
+        try {
+          running = action.get();
+        } catch (RuntimeException e) {
+          running = CompletableFuture.failedFuture(e);
+        }
+      }
     }
     return running.handle((value, error) -> {
       if (error != null) {
@@ -736,7 +751,9 @@ public final class AtomixRaftGroup implements RaftGroup {
   /** Stops everything this member started, in reverse order; waits at most a few seconds in total. */
   @Override
   public void close() {
-    closed = true;
+    synchronized (startLock) {
+      closed = true;
+    }
     started.completeExceptionally(new IllegalStateException("node " + config.name() + " closed while starting"));
     ScheduledExecutorService t = timer;
     if (t != null) {
@@ -754,6 +771,8 @@ public final class AtomixRaftGroup implements RaftGroup {
     }
     AtomixCluster c = cluster;
     if (c != null) {
+      // Stopped while still starting, Atomix's cluster goes on starting threads it never stops.
+      quietly(clusterStarting, 5);
       CompletableFuture<Void> stopping = c.stop();
       AtomixInternals.hurryMessagingShutdown(c.getMessagingService(), stopping, 5_000);
       quietly(stopping, 5);
