@@ -33,6 +33,9 @@ Series (--series, comma-separated; default etcdjvm,etcdjvm-cts5,etcd-3.4):
                  /proc/<pid>/cmdline); etcdjvm-ctsN likewise for any N (etcdjvm-cts2, etcdjvm-cts0.5)
   etcdjvm-jdk17  ETCD_NODE_JAVA=/usr/lib/jvm/java-17-openjdk-amd64/bin/java (its CDS archive is
                  trained by `bin/etcd-node --prepare` before any timing)
+  etcdjvm-replay / etcdjvm-noreplay
+                 JDK 25+: the AOT cache's method profiles used (-XX:+AOTReplayTraining) or not
+                 (-XX:-AOTReplayTraining): whichever the launcher does not do by default
   etcd-3.4       etcd 3.4, v2 API
   all            the four
 
@@ -61,7 +64,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as b  # noqa: E402
 
 JDK17 = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
-ALL_SERIES = ["etcdjvm", "etcdjvm-cts5", "etcdjvm-cts1", "etcdjvm-jdk17", b.ETCD]
+ALL_SERIES = ["etcdjvm", "etcdjvm-cts5", "etcdjvm-cts1", "etcdjvm-jdk17", "etcdjvm-replay", "etcdjvm-noreplay", b.ETCD]
 DEFAULT_SERIES = "etcdjvm,etcdjvm-cts5," + b.ETCD
 
 # Wraps put.lua/get.lua (WARMUP_CASE): counts answers per second since the load began.
@@ -125,6 +128,11 @@ def series_env(series):
         return {"ETCD_NODE_JAVA_OPTS": opts}
     if series == "etcdjvm-jdk17":
         return {"ETCD_NODE_JAVA": JDK17}
+    if series in ("etcdjvm-replay", "etcdjvm-noreplay"):
+        flag = "+" if series == "etcdjvm-replay" else "-"
+        opts = (os.environ.get("ETCD_NODE_JAVA_OPTS", "")
+                + f" -XX:+UnlockDiagnosticVMOptions -XX:{flag}AOTReplayTraining").strip()
+        return {"ETCD_NODE_JAVA_OPTS": opts}
     return {}
 
 
