@@ -212,7 +212,7 @@ public final class AtomixRaftGroup implements RaftGroup {
           currentStep = "nothing (started)";
           serving = true;
           timer.scheduleWithFixedDelay(this::prepareNextSegment, 0, 1, TimeUnit.SECONDS);
-          keepingSegmentsMapped = timer.scheduleWithFixedDelay(this::keepSegmentsMapped, 0, 50, TimeUnit.MILLISECONDS);
+          keepingSegmentsMapped = timer.scheduleWithFixedDelay(this::keepSegmentsMapped, 0, 20, TimeUnit.MILLISECONDS);
           timer.scheduleWithFixedDelay(this::boundTheLog, 1, 1, TimeUnit.SECONDS);
           timer.scheduleWithFixedDelay(membership::checkStillMember, 2, 2, TimeUnit.SECONDS);
         });
@@ -232,7 +232,7 @@ public final class AtomixRaftGroup implements RaftGroup {
   }
 
   /**
-   * Every 50 ms: the log segments mapped since are kept mapped until compaction deletes them
+   * Every 20 ms: the log segments mapped since are kept mapped until compaction deletes them
    * ({@link AtomixInternals#keepSegmentsMapped}: otherwise the Raft thread stops for 0.4-0.5 s
    * each time one is unmapped). Stops, with one debug line, if Atomix's internals do not allow it.
    */

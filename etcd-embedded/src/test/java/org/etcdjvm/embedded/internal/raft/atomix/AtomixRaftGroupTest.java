@@ -114,9 +114,6 @@ class AtomixRaftGroupTest {
     String value = "m".repeat(50_000);
     try (RaftNode node = node(dir, address, 1024 * 1024)) {
       node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
-      for (int i = 0; i < 80; i++) { // ~4 MB: four or more 1 MB segments
-        node.submit(new SetOp("/seg/" + (i % 20), value + i, null, null, false)).get(10, TimeUnit.SECONDS);
-      }
       var context = AtomixInternals.contextOf(raftServer(node));
       java.lang.reflect.Field journalField = io.atomix.protocols.raft.storage.log.RaftLog.class.getDeclaredField("journal");
       journalField.setAccessible(true);
@@ -127,21 +124,26 @@ class AtomixRaftGroupTest {
           .getDeclaredMethod("buffer");
       buffer.setAccessible(true);
       List<String> unmapped = new ArrayList<>();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      do { // the node switches segments every 50 ms
-        unmapped.clear();
-        for (var segment : journal.segments()) {
-          if (level.get(segment) != io.atomix.storage.StorageLevel.DISK || buffer.invoke(segment.writer()) == null) {
-            unmapped.add(segment.file().file().getName());
+      for (int i = 0; i < 80; i++) { // ~4 MB: four or more 1 MB segments
+        node.submit(new SetOp("/seg/" + (i % 20), value + i, null, null, false)).get(10, TimeUnit.SECONDS);
+        // The node switches the segments every 20 ms; a segment filled in less than that (these
+        // hold 20 writes) may be unmapped first, so each write waits for the switch.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        do {
+          unmapped.clear();
+          for (var segment : journal.segments()) {
+            if (level.get(segment) != io.atomix.storage.StorageLevel.DISK || buffer.invoke(segment.writer()) == null) {
+              unmapped.add(segment.file().file().getName());
+            }
           }
-        }
-        if (unmapped.isEmpty()) {
-          break;
-        }
-        Thread.sleep(20);
-      } while (System.nanoTime() < deadline);
+          if (unmapped.isEmpty()) {
+            break;
+          }
+          Thread.sleep(5);
+        } while (System.nanoTime() < deadline);
+        assertThat(unmapped).as("after write %d: segments unmapped, or not kept mapped", i).isEmpty();
+      }
       assertThat(journal.segments()).as("segments").hasSizeGreaterThanOrEqualTo(4);
-      assertThat(unmapped).as("segments unmapped, or not kept mapped").isEmpty();
 
       long before = logBytes(dir);
       for (int attempt = 0; attempt < 3 && logBytes(dir) >= before / 2; attempt++) {
