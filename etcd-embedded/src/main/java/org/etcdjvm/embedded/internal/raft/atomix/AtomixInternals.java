@@ -117,7 +117,8 @@ final class AtomixInternals {
    * then ({@code SegmentedJournal.resetHead}) and every reader of the log run on the Raft thread,
    * so none reads a freed mapping. Mapped segments hold file pages, not heap. A segment written
    * full and left before a call here saw it (20 ms apart: more than 16 MB in that time) is
-   * unmapped as before, with the pause.
+   * unmapped as before, with the pause. Setting a final field by reflection works on JDK 17-25;
+   * JEP 500 makes later JDKs warn and then refuse, and a refusal ends here as the -1 below.
    *
    * @return how many segments were switched; -1 when Atomix's internals are not what this expects
    *     (then nothing changes: Atomix goes on unmapping, with the pause above)
