@@ -154,7 +154,8 @@ class EtcdNodeLifecycleTest {
       } catch (ExecutionException closedWhileStarting) {
         // expected unless the start had finished
       }
-      assertThat(node.whenClosed()).as("closed %d ms into the start", delayMillis).succeedsWithin(Duration.ofSeconds(10));
+      assertThat(node.whenClosed()).as("closed %d ms into the start", delayMillis)
+          .succeedsWithin(Duration.ofSeconds(10));
     }
     assertNoNewNonDaemonThreads(baseline);
   }

@@ -34,10 +34,7 @@ class ClosingConnectionTest {
   @Test
   void answersBeforeAClosingAnswerSurviveAnExpectContinueThatFollowsIt() throws Exception {
     try (TestServer server = new TestServer(TestServer.config().readBodyTimeout(Duration.ofSeconds(30)).build())) {
-      String value = "v".repeat(100);
-      for (int i = 0; i < 4_000; i++) { // a listing of ~600 KB: streamed, and more than fits unread in buffers
-        server.replica.store().apply(new SetOp("/k" + i, value, null, null, false), Instant.now());
-      }
+      fillStore(server);
       for (int round = 0; round < 5; round++) {
         URI uri = URI.create(server.url);
         try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
@@ -49,19 +46,7 @@ class ClosingConnectionTest {
               .getBytes(StandardCharsets.ISO_8859_1));
           out.flush();
           // The body follows regardless, as a client that does not wait for the go-ahead sends it.
-          AtomicBoolean stop = new AtomicBoolean();
-          Thread sender = new Thread(() -> {
-            byte[] chunk = "value=xxxx".repeat(1_000).getBytes(StandardCharsets.ISO_8859_1);
-            try {
-              while (!stop.get()) {
-                out.write(chunk);
-              }
-            } catch (IOException closed) {
-              // the node hung up: expected once it has answered
-            }
-          });
-          sender.setDaemon(true);
-          sender.start();
+          AtomicBoolean stop = send(out, "value=xxxx".repeat(1_000), 0);
           Thread.sleep(300); // the client reads late: the node has answered and closed by then
           InputStream in = socket.getInputStream();
           byte[] all;
@@ -94,10 +79,7 @@ class ClosingConnectionTest {
   void aBodyDeadlinePassingWhileAWriteWaitsKeepsTheAnswersAlreadyWritten() throws Exception {
     HttpConfig config = TestServer.config().maxBodyBytes(1 << 20).readBodyTimeout(Duration.ofMillis(150)).build();
     try (TestServer server = new TestServer(config)) {
-      String value = "v".repeat(100);
-      for (int i = 0; i < 4_000; i++) {
-        server.replica.store().apply(new SetOp("/k" + i, value, null, null, false), Instant.now());
-      }
+      fillStore(server);
       server.replica.holdWrites(true);
       for (int round = 0; round < 3; round++) {
         URI uri = URI.create(server.url);
@@ -109,19 +91,7 @@ class ClosingConnectionTest {
               + "PUT /v1/keys/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
               + "Content-Length: 500000\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
           out.flush();
-          AtomicBoolean stop = new AtomicBoolean();
-          Thread sender = new Thread(() -> { // the body trickles in, too slowly for the deadline
-            try {
-              while (!stop.get()) {
-                out.write("value=xxxx".getBytes(StandardCharsets.ISO_8859_1));
-                Thread.sleep(2);
-              }
-            } catch (IOException | InterruptedException closed) {
-              // the node hung up
-            }
-          });
-          sender.setDaemon(true);
-          sender.start();
+          AtomicBoolean stop = send(out, "value=xxxx", 2); // the body trickles in, too slowly for the deadline
           byte[] all;
           try {
             all = readAll(socket.getInputStream(), 5); // 8 KB every 5 ms: the listing takes ~0.4 s
@@ -137,6 +107,38 @@ class ClosingConnectionTest {
       }
       server.replica.releaseHeldWrites();
     }
+  }
+
+  /** 4 000 keys of 100 bytes: a root listing of ~600 KB, streamed, and more than fits unread in buffers. */
+  private static void fillStore(TestServer server) throws Exception {
+    String value = "v".repeat(100);
+    for (int i = 0; i < 4_000; i++) {
+      server.replica.store().apply(new SetOp("/k" + i, value, null, null, false), Instant.now());
+    }
+  }
+
+  /**
+   * Writes {@code chunk} over and over, {@code pauseMillis} apart, until the returned flag is set or
+   * the node hangs up.
+   */
+  private static AtomicBoolean send(OutputStream out, String chunk, int pauseMillis) {
+    AtomicBoolean stop = new AtomicBoolean();
+    byte[] bytes = chunk.getBytes(StandardCharsets.ISO_8859_1);
+    Thread sender = new Thread(() -> {
+      try {
+        while (!stop.get()) {
+          out.write(bytes);
+          if (pauseMillis > 0) {
+            Thread.sleep(pauseMillis);
+          }
+        }
+      } catch (IOException | InterruptedException closed) {
+        // the node hung up: expected once it has answered
+      }
+    });
+    sender.setDaemon(true);
+    sender.start();
+    return stop;
   }
 
   /** Everything until the end of the stream; a reset after some bytes ends it too (then the text is short). */

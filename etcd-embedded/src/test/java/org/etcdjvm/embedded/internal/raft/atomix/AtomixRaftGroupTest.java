@@ -115,7 +115,8 @@ class AtomixRaftGroupTest {
     try (RaftNode node = node(dir, address, 1024 * 1024)) {
       node.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
       var context = AtomixInternals.contextOf(raftServer(node));
-      java.lang.reflect.Field journalField = io.atomix.protocols.raft.storage.log.RaftLog.class.getDeclaredField("journal");
+      java.lang.reflect.Field journalField =
+          io.atomix.protocols.raft.storage.log.RaftLog.class.getDeclaredField("journal");
       journalField.setAccessible(true);
       var journal = (io.atomix.storage.journal.SegmentedJournal<?>) journalField.get(context.getLog());
       java.lang.reflect.Field level = io.atomix.storage.journal.JournalSegment.class.getDeclaredField("storageLevel");
