@@ -52,6 +52,8 @@ public final class RaftNode implements Replica, AutoCloseable {
   private volatile long registryIndex = -1;
   private volatile String currentStep = "nothing (not started)";
   private volatile boolean ready;
+  /** A {@link #registerAgainIfMissing} write is in flight. */
+  private final java.util.concurrent.atomic.AtomicBoolean registeringAgain = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** A member of an Atomix Raft group. */
   public RaftNode(RaftConfig config) {
@@ -191,13 +193,22 @@ public final class RaftNode implements Replica, AutoCloseable {
   /**
    * On the leader: appends an empty command when a TTL is due, so that expiry is prompt on an idle
    * cluster; and, about once a second, deletes the registrations of members no longer in the
-   * configuration (removed ones).
+   * configuration (removed ones). On every started member, about once a second: registers again
+   * if its registration is gone while it is a member (see {@link #registerAgainIfMissing}).
    */
   private void startTicker() {
     long period = config.tickInterval().toMillis();
     long[] sinceCleanup = {0};
     ticker.scheduleWithFixedDelay(() -> {
       try {
+        sinceCleanup[0] += period;
+        boolean aSecond = sinceCleanup[0] >= 1000;
+        if (aSecond) {
+          sinceCleanup[0] = 0;
+          if (ready && !disk.low()) {
+            registerAgainIfMissing();
+          }
+        }
         if (!isLeader()) {
           return;
         }
@@ -205,15 +216,37 @@ public final class RaftNode implements Replica, AutoCloseable {
         if (next.isPresent() && !next.get().isAfter(clock.instant()) && !disk.low()) {
           batcher.tick();
         }
-        sinceCleanup[0] += period;
-        if (sinceCleanup[0] >= 1000 && !disk.low()) {
-          sinceCleanup[0] = 0;
+        if (aSecond && !disk.low()) {
           dropStaleRegistrations();
         }
       } catch (RuntimeException e) {
         log.debug("tick failed", e);
       }
     }, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * A member whose registration is gone while the configuration lists it writes it again. The
+   * leader's clean-up decides from the configuration it sees when it runs, and its delete commits
+   * later: a member removed and at once added back (the fault harness's remove-and-rejoin, under a
+   * partition that held the delete until the rejoin restored a majority) could lose the
+   * registration it wrote on joining, and with it its place in {@code /v1/machines}, for good.
+   * One write at a time; a removed member does not register again (the configuration no longer
+   * lists it), and a registration under another value is left alone.
+   */
+  private void registerAgainIfMissing() {
+    String self = group.self();
+    if (closed || !registeringAgain.compareAndSet(false, true)) {
+      return;
+    }
+    if (registry().containsKey(self) || !group.members().contains(self)) {
+      registeringAgain.set(false);
+      return;
+    }
+    log.info("{}: its registration in {} is gone while it is a member; registering again", config.name(), MACHINES);
+    String value = "raft=" + peerUrl(self) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
+    submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true))
+        .whenComplete((event, error) -> registeringAgain.set(false));
   }
 
   private void dropStaleRegistrations() {
