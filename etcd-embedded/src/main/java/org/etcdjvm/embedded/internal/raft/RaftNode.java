@@ -229,8 +229,8 @@ public final class RaftNode implements Replica, AutoCloseable {
    * A member whose registration is gone while the configuration lists it writes it again. The
    * leader's clean-up decides from the configuration it sees when it runs, and its delete commits
    * later: a member removed and at once added back (the fault harness's remove-and-rejoin, under a
-   * partition that held the delete until the rejoin restored a majority) could lose the
-   * registration it wrote on joining, and with it its place in {@code /v1/machines}, for good.
+   * bridge partition) lost the registration it wrote on joining, and with it its place in
+   * {@code /v1/machines}, for good.
    * One write at a time; a removed member does not register again (the configuration no longer
    * lists it), and a registration under another value is left alone.
    */
