@@ -231,11 +231,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (timer != null) {
       timer.cancel(false);
     }
-    if (queued != null) {
-      for (Object msg; (msg = queued.poll()) != null; ) {
-        ReferenceCountUtil.release(msg);
-      }
-    }
+    dropQueued();
     releaseRequestBytes(heldBytes);
     super.channelInactive(ctx);
   }
@@ -382,6 +378,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void noteIdle() {
     if (!busy() && reading == Reading.AWAITING) {
       readingSinceNanos = System.nanoTime();
+    }
+  }
+
+  /** Releases the requests waiting to be taken up; they will not be answered. */
+  private void dropQueued() {
+    if (queued != null) {
+      for (Object msg; (msg = queued.poll()) != null; ) {
+        ReferenceCountUtil.release(msg);
+      }
     }
   }
 
@@ -584,11 +589,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void endGracefully(String reason) {
     Channel ch = ctx.channel();
     closing = true;
-    if (queued != null) { // requests after the last answer are not answered
-      for (Object msg; (msg = queued.poll()) != null; ) {
-        ReferenceCountUtil.release(msg);
-      }
-    }
+    dropQueued(); // requests after the last answer are not answered
     releaseTurn();
     if (!(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
       noteClose(reason);

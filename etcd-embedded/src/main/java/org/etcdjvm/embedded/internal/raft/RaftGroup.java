@@ -28,8 +28,9 @@ public interface RaftGroup extends AutoCloseable {
   /**
    * Replicates {@code command} and completes with what {@link ReplicatedState#apply} returned for it
    * (the same on every replica), once committed and applied on the leader and on this member. Only
-   * the leader accepts commands; callers keep at most one command in flight (the batcher does). Fails with {@link java.util.concurrent.TimeoutException}
-   * or another exception when the outcome is unknown.
+   * the leader accepts commands; callers keep at most one command in flight (the batcher does).
+   * Fails with {@link java.util.concurrent.TimeoutException} or another exception when the outcome
+   * is unknown.
    */
   CompletableFuture<byte[]> execute(byte[] command);
 

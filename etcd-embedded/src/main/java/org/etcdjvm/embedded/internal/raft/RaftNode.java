@@ -54,6 +54,8 @@ public final class RaftNode implements Replica, AutoCloseable {
   private volatile boolean ready;
   /** A {@link #registerAgainIfMissing} write is in flight. */
   private final java.util.concurrent.atomic.AtomicBoolean registeringAgain = new java.util.concurrent.atomic.AtomicBoolean();
+  /** {@link #registerAgainIfMissing} found the registration gone and said so; it is not there yet. */
+  private volatile boolean registrationMissing;
 
   /** A member of an Atomix Raft group. */
   public RaftNode(RaftConfig config) {
@@ -135,8 +137,7 @@ public final class RaftNode implements Replica, AutoCloseable {
       ticker.schedule(() -> attemptRegistration(registered, attempt), 100, TimeUnit.MILLISECONDS);
       return;
     }
-    String value = "raft=" + peerUrl(group.self()) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
-    batcher.submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true)).whenComplete((event, error) -> {
+    batcher.submit(registration()).whenComplete((event, error) -> {
       if (error == null) {
         log.debug("registered {} at index {} (attempt {})", config.name(), event.index(), attempt);
         registered.complete(event.index());
@@ -240,13 +241,21 @@ public final class RaftNode implements Replica, AutoCloseable {
       return;
     }
     if (registry().containsKey(self) || !group.members().contains(self)) {
+      registrationMissing = false;
       registeringAgain.set(false);
       return;
     }
-    log.info("{}: its registration in {} is gone while it is a member; registering again", config.name(), MACHINES);
-    String value = "raft=" + peerUrl(self) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
-    submit(new SetOp(MACHINES + "/" + config.name(), value, null, null, true))
-        .whenComplete((event, error) -> registeringAgain.set(false));
+    if (!registrationMissing) { // once, not at every attempt while there is no leader to take it
+      registrationMissing = true;
+      log.info("{}: its registration in {} is gone while it is a member; registering again", config.name(), MACHINES);
+    }
+    submit(registration()).whenComplete((event, error) -> registeringAgain.set(false));
+  }
+
+  /** {@code /_etcd/machines/<name>} = this member's peer and client URLs, as etcd 0.1 wrote it. */
+  private SetOp registration() {
+    String value = "raft=" + peerUrl(group.self()) + "&etcd=" + clientUrl + "&raftVersion=v0.1.2";
+    return new SetOp(MACHINES + "/" + config.name(), value, null, null, true);
   }
 
   private void dropStaleRegistrations() {

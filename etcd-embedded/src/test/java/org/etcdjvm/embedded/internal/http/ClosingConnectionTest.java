@@ -36,15 +36,11 @@ class ClosingConnectionTest {
     try (TestServer server = new TestServer(TestServer.config().readBodyTimeout(Duration.ofSeconds(30)).build())) {
       fillStore(server);
       for (int round = 0; round < 5; round++) {
-        URI uri = URI.create(server.url);
-        try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+        try (Socket socket = pipelined(server, "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /version HTTP/1.0\r\n\r\n"
+            + "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")) {
           OutputStream out = socket.getOutputStream();
-          out.write(("GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
-              + "GET /version HTTP/1.0\r\n\r\n"
-              + "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-              + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
-              .getBytes(StandardCharsets.ISO_8859_1));
-          out.flush();
           // The body follows regardless, as a client that does not wait for the go-ahead sends it.
           AtomicBoolean stop = send(out, "value=xxxx".repeat(1_000), 0);
           Thread.sleep(300); // the client reads late: the node has answered and closed by then
@@ -82,15 +78,12 @@ class ClosingConnectionTest {
       fillStore(server);
       server.replica.holdWrites(true);
       for (int round = 0; round < 3; round++) {
-        URI uri = URI.create(server.url);
-        try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+        try (Socket socket = pipelined(server, "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "PUT /v1/keys/held HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Length: 7\r\n\r\nvalue=1"
+            + "PUT /v1/keys/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Length: 500000\r\n\r\n")) {
           OutputStream out = socket.getOutputStream();
-          out.write(("GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
-              + "PUT /v1/keys/held HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-              + "Content-Length: 7\r\n\r\nvalue=1"
-              + "PUT /v1/keys/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-              + "Content-Length: 500000\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-          out.flush();
           AtomicBoolean stop = send(out, "value=xxxx", 2); // the body trickles in, too slowly for the deadline
           byte[] all;
           try {
@@ -107,6 +100,15 @@ class ClosingConnectionTest {
       }
       server.replica.releaseHeldWrites();
     }
+  }
+
+  /** A connection to the node on which {@code requests} have been sent, all at once. */
+  private static Socket pipelined(TestServer server, String requests) throws IOException {
+    URI uri = URI.create(server.url);
+    Socket socket = new Socket(uri.getHost(), uri.getPort());
+    socket.getOutputStream().write(requests.getBytes(StandardCharsets.ISO_8859_1));
+    socket.getOutputStream().flush();
+    return socket;
   }
 
   /** 4 000 keys of 100 bytes: a root listing of ~600 KB, streamed, and more than fits unread in buffers. */

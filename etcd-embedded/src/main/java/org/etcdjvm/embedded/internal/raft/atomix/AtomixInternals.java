@@ -125,10 +125,8 @@ final class AtomixInternals {
    */
   static int keepSegmentsMapped(RaftContext context) {
     try {
-      Object journal = readField(io.atomix.protocols.raft.storage.log.RaftLog.class, "journal", context.getLog());
       int switched = 0;
-      for (io.atomix.storage.journal.JournalSegment<?> segment
-          : ((io.atomix.storage.journal.SegmentedJournal<?>) journal).segments()) {
+      for (io.atomix.storage.journal.JournalSegment<?> segment : segmentsOf(context)) {
         if (segment.isOpen() && SegmentAccess.STORAGE_LEVEL.get(segment) == io.atomix.storage.StorageLevel.MAPPED
             && SegmentAccess.WRITER_BUFFER.invoke(segment.writer()) != null) {
           SegmentAccess.STORAGE_LEVEL.set(segment, io.atomix.storage.StorageLevel.DISK);
@@ -141,13 +139,42 @@ final class AtomixInternals {
     }
   }
 
+  /**
+   * The log's segments whose storage level is not {@code DISK} or whose writer is not mapped, by
+   * file name: those {@link #keepSegmentsMapped} has not kept mapped. For tests.
+   */
+  static java.util.List<String> segmentsNotKeptMapped(RaftContext context) throws ReflectiveOperationException {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (io.atomix.storage.journal.JournalSegment<?> segment : segmentsOf(context)) {
+      if (SegmentAccess.STORAGE_LEVEL.get(segment) != io.atomix.storage.StorageLevel.DISK
+          || SegmentAccess.WRITER_BUFFER.invoke(segment.writer()) == null) {
+        names.add(segment.file().file().getName());
+      }
+    }
+    return names;
+  }
+
+  /** How many segments the log has. For tests. */
+  static int segmentCount(RaftContext context) throws ReflectiveOperationException {
+    return segmentsOf(context).size();
+  }
+
+  /** {@code RaftLog.journal} (private final field): the segmented journal under the Raft log. */
+  private static java.util.Collection<? extends io.atomix.storage.journal.JournalSegment<?>> segmentsOf(
+      RaftContext context) throws ReflectiveOperationException {
+    return ((io.atomix.storage.journal.SegmentedJournal<?>) SegmentAccess.JOURNAL.get(context.getLog())).segments();
+  }
+
   /** The reflective handles of {@link #keepSegmentsMapped}, resolved on first use. */
   private static final class SegmentAccess {
+    static final Field JOURNAL;
     static final Field STORAGE_LEVEL;
     static final Method WRITER_BUFFER;
 
     static {
       try {
+        JOURNAL = io.atomix.protocols.raft.storage.log.RaftLog.class.getDeclaredField("journal");
+        JOURNAL.setAccessible(true);
         STORAGE_LEVEL = io.atomix.storage.journal.JournalSegment.class.getDeclaredField("storageLevel");
         STORAGE_LEVEL.setAccessible(true);
         WRITER_BUFFER = Class.forName("io.atomix.storage.journal.MappableJournalSegmentWriter")

@@ -96,7 +96,7 @@ public final class AtomixRaftGroup implements RaftGroup {
    */
   private final Object startLock = new Object();
   /** The task of {@link #keepSegmentsMapped}, once scheduled. */
-  private volatile java.util.concurrent.ScheduledFuture<?> keepingSegmentsMapped;
+  private volatile ScheduledFuture<?> keepingSegmentsMapped;
   /** AtomixCluster.start()'s future, once called. */
   private volatile CompletableFuture<Void> clusterStarting;
   /** Started: this member is in the configuration (a joining member is not, until its join completes). */
@@ -243,7 +243,7 @@ public final class AtomixRaftGroup implements RaftGroup {
     }
     if (AtomixInternals.keepSegmentsMapped(c) < 0) {
       log.debug("{}: cannot keep Atomix's log segments mapped; they are unmapped as Atomix does", config.name());
-      java.util.concurrent.ScheduledFuture<?> f = keepingSegmentsMapped;
+      ScheduledFuture<?> f = keepingSegmentsMapped;
       if (f != null) {
         f.cancel(false);
       }
