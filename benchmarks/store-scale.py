@@ -25,10 +25,12 @@ before its restart (see below). At each step, for each server:
                 two Atomix loggers, through ETCD_NODE_JAVA_OPTS); time = that line -> the last
                 write to the new <data>/raft/etcd-<index>.snapshot file (Atomix logs nothing when
                 it has written it; the file is unchanged for 1 s). The state machine applies
-                nothing meanwhile.
+                nothing until "Created disk snapshot" (the store serialised in memory); the file is
+                written after it on a thread of its own (BackgroundSnapshotStore).
             -> snapshot_ms, snapshot_bytes (etcd: the .snap file; etcdjvm: the serialised store,
                from our header in the file), etcd: snapshot_overwrites (writes until it triggered),
-               etcdjvm: snapshot_serialize_ms (-> "Created disk snapshot": serialised in memory),
+               etcdjvm: snapshot_serialize_ms (-> "Created disk snapshot": serialised in memory;
+               the time no entry is applied),
                snapshot_complete_ms (-> Atomix's "Completing snapshot": a restart before this
                deletes the snapshot as partial and replays the log since the previous one)
   memory    right after the snapshot (none is in progress then): heap in use after a full GC
@@ -80,8 +82,10 @@ PREFIX = "fill"
 CONNS = 16
 VALUE = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" * 2)[:100]
 # Atomix's own snapshot lines (debug level; bin/etcd-node keeps Atomix at warn otherwise)
+# (the snapshot store's lines are logged under its class: ours, BackgroundSnapshotStore, since 2026-12-01)
 OURS_DEBUG = ("-Dorg.slf4j.simpleLogger.log.io.atomix.protocols.raft.impl.RaftServiceManager=debug "
-              "-Dorg.slf4j.simpleLogger.log.io.atomix.protocols.raft.storage.snapshot.SnapshotStore=debug")
+              "-Dorg.slf4j.simpleLogger.log.io.atomix.protocols.raft.storage.snapshot.SnapshotStore=debug "
+              "-Dorg.slf4j.simpleLogger.log.org.etcdjvm.embedded.internal.raft.atomix.BackgroundSnapshotStore=debug")
 OURS_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) ")
 
 _wrks = []
@@ -394,7 +398,7 @@ def snapshot(server, timeout, conns, tmp):
 
 def snapshot_bytes(server, path):
     """etcd: the .snap file's size. etcdjvm: the length of the serialised store in the snapshot
-    file (our "ESN1" header's length field; Atomix's file is sized in powers of two)."""
+    file (from our part's length; Atomix's file is sized in powers of two)."""
     if not path:
         return None
     try:
@@ -402,7 +406,15 @@ def snapshot_bytes(server, path):
             return os.path.getsize(path)
         with open(path, "rb") as f:
             head = f.read(64 * 1024)
-        i = head.find(b"ESN1")
+        i = head.find(b"ESN2")  # magic, the store's bytes, their length and CRC32 (since 2026-12-01)
+        if i >= 0:
+            # after the 64-byte descriptor: the length of all services, then of ours (Atomix's ints)
+            end = 72 + int.from_bytes(head[68:72], "big")
+            with open(path, "rb") as f:
+                f.seek(end - 8)
+                length = int.from_bytes(f.read(4), "big")
+            return length if length == end - i - 12 else None
+        i = head.find(b"ESN1")  # magic, length, CRC32, the store's bytes
         return int.from_bytes(head[i + 4:i + 8], "big") if i >= 0 else None
     except OSError:
         return None

@@ -186,6 +186,27 @@ final class AtomixInternals {
     }
   }
 
+  /**
+   * Puts {@code store} in place of {@code RaftContext.snapshotStore} (private final, Atomix's own
+   * store, which {@code RaftStorage.openSnapshotStore()} made in the context's constructor; used only
+   * through {@code getSnapshotStore()}). Call before the server starts. If the field cannot be set
+   * (a later JDK refusing to set final fields), Atomix's store stays: snapshots are then written on
+   * the state-machine thread, as before, and one debug line says so.
+   *
+   * @return whether the store was replaced
+   */
+  static boolean replaceSnapshotStore(RaftContext context, io.atomix.protocols.raft.storage.snapshot.SnapshotStore store) {
+    try {
+      Field field = RaftContext.class.getDeclaredField("snapshotStore");
+      field.setAccessible(true);
+      field.set(context, store);
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.debug("cannot replace Atomix's snapshot store: snapshots are written on the state-machine thread", e);
+      return false;
+    }
+  }
+
   /** {@code DefaultRaftServer.context} (private final field): the server's whole state. */
   static RaftContext contextOf(RaftServer server) throws ReflectiveOperationException {
     Field field = DefaultRaftServer.class.getDeclaredField("context");

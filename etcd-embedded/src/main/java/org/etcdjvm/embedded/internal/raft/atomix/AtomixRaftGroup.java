@@ -419,6 +419,21 @@ public final class AtomixRaftGroup implements RaftGroup {
           return c == null ? 0 : c.getLogWriter().getLastIndex();
         });
     serverProtocol = new RaftServerCommunicator(GROUP, Protocol.SERIALIZER, serverMessaging);
+    RaftStorage storage = RaftStorage.builder()
+        .withPrefix(GROUP)
+        .withDirectory(config.dataDir().resolve("raft").toFile())
+        // MAPPED, not DISK: Atomix's file-channel reader re-reads 2 x maxEntrySize bytes from the
+        // segment every time the state machine catches up with the log tail (~30x slower
+        // writes). Mapped segments are still forced to disk on every commit (flushOnCommit).
+        .withStorageLevel(StorageLevel.MAPPED)
+        .withFlushOnCommit(true)
+        // Compact on schedule even under load: Atomix's dynamic compaction postpones snapshots while
+        // more than ~500 entries arrive per 5 s, and the log grew without bound (160 MB in 18 s).
+        .withDynamicCompaction(false)
+        .withMaxSegmentSize(config.segmentBytes())
+        .withMaxEntrySize(config.maxEntryBytes())
+        .withNamespace(RaftNamespaces.RAFT_STORAGE)
+        .build();
     RaftServer s = RaftServer.builder(self)
         .withName(GROUP)
         .withMembershipService(cluster.getMembershipService())
@@ -427,26 +442,14 @@ public final class AtomixRaftGroup implements RaftGroup {
         .withHeartbeatInterval(config.heartbeatInterval()) // first: Atomix checks election > heartbeat on each call
         .withElectionTimeout(config.electionTimeout())
         .withSessionTimeout(config.sessionTimeout())
-        .withStorage(RaftStorage.builder()
-            .withPrefix(GROUP)
-            .withDirectory(config.dataDir().resolve("raft").toFile())
-            // MAPPED, not DISK: Atomix's file-channel reader re-reads 2 x maxEntrySize bytes from the
-            // segment every time the state machine catches up with the log tail (~30x slower
-            // writes). Mapped segments are still forced to disk on every commit (flushOnCommit).
-            .withStorageLevel(StorageLevel.MAPPED)
-            .withFlushOnCommit(true)
-            // Compact on schedule even under load: Atomix's dynamic compaction postpones snapshots while
-            // more than ~500 entries arrive per 5 s, and the log grew without bound (160 MB in 18 s).
-            .withDynamicCompaction(false)
-            .withMaxSegmentSize(config.segmentBytes())
-            .withMaxEntrySize(config.maxEntryBytes())
-            .withNamespace(RaftNamespaces.RAFT_STORAGE)
-            .build())
+        .withStorage(storage)
         .build();
     s.addRoleChangeListener(this::roleChanged);
     try {
       io.atomix.protocols.raft.impl.RaftContext c = AtomixInternals.contextOf(s);
       context = c;
+      // snapshot files written off the state-machine thread (BackgroundSnapshotStore)
+      AtomixInternals.replaceSnapshotStore(c, new BackgroundSnapshotStore(storage, config.name()));
       if (Boolean.getBoolean(UNSAFE_ACK_BEFORE_FLUSH)) {
         // only to measure what the flush costs (benchmarks/README.md): a follower then acknowledges
         // entries that a power loss could take back

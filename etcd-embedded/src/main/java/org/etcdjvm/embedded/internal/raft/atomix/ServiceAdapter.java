@@ -14,7 +14,6 @@ import io.atomix.utils.serializer.Namespaces;
 import io.atomix.utils.serializer.Serializer;
 import io.atomix.utils.time.WallClockTimestamp;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -45,6 +44,8 @@ final class ServiceAdapter implements PrimitiveService {
 
   /** Starts our part of a snapshot ("ESN1"): then the length and the CRC32 of the state's bytes. */
   static final int SNAPSHOT_MAGIC = 0x45534E31;
+  /** Starts our part of a snapshot ("ESN2"): then the state's bytes, their length and their CRC32. */
+  static final int SNAPSHOT_MAGIC_TRAILED = 0x45534E32;
 
   /** Hears how restoring a snapshot went (on Atomix's state thread). */
   interface RestoreListener {
@@ -97,10 +98,17 @@ final class ServiceAdapter implements PrimitiveService {
     return LocalOutcomes.reference(commit.index());
   }
 
+  /**
+   * Streams the state into Atomix's snapshot buffer in 64 KiB pieces, checksummed on the way, then
+   * the trailer: its length and CRC32. No copy of the whole state is built first (one held the
+   * store's size again in heap, and its growth another half), and none of the writes takes a lock
+   * (ByteArrayOutputStream's took one per field: most of the time of a snapshot of small keys).
+   */
   @Override
   public void backup(BackupOutput output) {
-    SnapshotBytes bytes = new SnapshotBytes();
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
+    output.writeInt(SNAPSHOT_MAGIC_TRAILED);
+    ChecksummedOutput sink = new ChecksummedOutput(output);
+    try (DataOutputStream out = new UnlockedDataOutput(sink)) {
       state.writeSnapshot(out);
     } catch (IOException | RuntimeException e) {
       // An Exception would make Atomix complete the snapshot without the state and drop the log it
@@ -109,22 +117,92 @@ final class ServiceAdapter implements PrimitiveService {
       log.error("snapshot of the key store failed; the Raft log is kept instead", e);
       throw new SnapshotFailedError(e);
     }
-    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-    crc.update(bytes.buffer(), 0, bytes.size());
-    output.writeInt(SNAPSHOT_MAGIC);
-    output.writeInt(bytes.size());
-    output.writeInt((int) crc.getValue());
-    output.write(bytes.buffer(), 0, bytes.size()); // no copy: the store may be large
+    output.writeInt(sink.length());
+    output.writeInt(sink.checksum());
   }
 
-  /** A ByteArrayOutputStream whose buffer can be written out without a copy. */
-  private static final class SnapshotBytes extends ByteArrayOutputStream {
-    SnapshotBytes() {
-      super(64 * 1024);
+  /** Hands bytes on to Atomix's snapshot writer in 64 KiB pieces, with their CRC32 and count. */
+  static final class ChecksummedOutput extends java.io.OutputStream {
+    private final BackupOutput output;
+    private final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    private final byte[] piece = new byte[64 * 1024];
+    private int used;
+    private long length;
+
+    ChecksummedOutput(BackupOutput output) {
+      this.output = output;
     }
 
-    byte[] buffer() {
-      return buf;
+    @Override
+    public void write(int b) {
+      if (used == piece.length) {
+        drain();
+      }
+      piece[used++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      if (used + len > piece.length) {
+        drain();
+        if (len >= piece.length) {
+          pass(b, off, len);
+          return;
+        }
+      }
+      System.arraycopy(b, off, piece, used, len);
+      used += len;
+    }
+
+    @Override
+    public void flush() {
+      drain();
+    }
+
+    private void drain() {
+      if (used > 0) {
+        pass(piece, 0, used);
+        used = 0;
+      }
+    }
+
+    private void pass(byte[] b, int off, int len) {
+      crc.update(b, off, len);
+      output.write(b, off, len);
+      length += len;
+    }
+
+    /** The bytes passed on so far; a snapshot is at most 2 GiB (Atomix's buffer). */
+    int length() {
+      drain();
+      if (length > Integer.MAX_VALUE) {
+        throw new IllegalStateException("a snapshot over 2 GiB: " + length + " bytes");
+      }
+      return (int) length;
+    }
+
+    int checksum() {
+      drain();
+      return (int) crc.getValue();
+    }
+  }
+
+  /** DataOutputStream without the lock its write methods take (one writer, Atomix's state thread). */
+  static final class UnlockedDataOutput extends DataOutputStream {
+    UnlockedDataOutput(java.io.OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      written++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      written += len;
     }
   }
 
@@ -141,15 +219,35 @@ final class ServiceAdapter implements PrimitiveService {
    * Restores the state from a snapshot, after checking its length and checksum. Atomix 3.1.12 logs
    * an exception thrown here and carries on with whatever state the service has (an empty store,
    * at start), so a failure is also reported to the listener, which stops the member. Snapshots
-   * written before the checksum existed (a bare length) are still read.
+   * written before the trailer existed (length and checksum first, or a bare length) are still read.
    */
   @Override
   public void restore(BackupInput input) {
     try {
       int first = input.readInt();
       byte[] bytes;
-      if (first == SNAPSHOT_MAGIC) {
-        int length = input.readInt();
+      int length;
+      if (first == SNAPSHOT_MAGIC_TRAILED) {
+        int total = input.remaining();
+        if (total < 8) {
+          throw new IOException("the snapshot is cut short (" + total + " bytes after its start)");
+        }
+        bytes = input.readBytes(total);
+        length = total - 8;
+        java.nio.ByteBuffer trailer = java.nio.ByteBuffer.wrap(bytes, length, 8);
+        int announced = trailer.getInt();
+        int checksum = trailer.getInt();
+        if (announced != length) {
+          throw new IOException("the snapshot is cut short or its trailer is damaged (" + announced + " bytes"
+              + " announced, " + length + " present)");
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(bytes, 0, length);
+        if ((int) crc.getValue() != checksum) {
+          throw new IOException("the snapshot's checksum does not match its " + length + " bytes");
+        }
+      } else if (first == SNAPSHOT_MAGIC) {
+        length = input.readInt();
         int checksum = input.readInt();
         if (length < 0 || length > input.remaining()) {
           throw new IOException("the snapshot is cut short or its length field is damaged (" + length + " bytes"
@@ -167,8 +265,9 @@ final class ServiceAdapter implements PrimitiveService {
               + " announced, " + input.remaining() + " present)");
         }
         bytes = input.readBytes(first);
+        length = first;
       }
-      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 0, length))) {
         state.readSnapshot(in);
       }
       listener.restored();

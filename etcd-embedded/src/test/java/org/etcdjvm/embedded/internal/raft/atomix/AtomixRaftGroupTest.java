@@ -93,6 +93,9 @@ class AtomixRaftGroupTest {
       assertThat(logBytes(dir)).isLessThan(before / 2);
       assertThat(java.nio.file.Files.list(dir.resolve("raft")).map(p -> p.getFileName().toString()))
           .anyMatch(name -> name.endsWith(".snapshot"));
+      // the snapshot file was written off the state-machine thread (BackgroundSnapshotStore)
+      assertThat(AtomixInternals.contextOf(raftServer(node)).getSnapshotStore())
+          .isInstanceOf(BackgroundSnapshotStore.class);
     }
     try (RaftNode again = node(dir, address, 4 * 1024 * 1024)) {
       again.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
