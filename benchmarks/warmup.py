@@ -24,8 +24,9 @@ connections, rather than consecutive 1-second runs: those would reconnect every 
 the gaps between runs. The sum of the per-second counts is checked against wrk's own total.
 
 Series (--series, comma-separated; default etcdjvm,etcdjvm-cts5,etcd-3.4):
-  etcdjvm        bin/etcd-node as it is (JDK 25 + AOT cache, the JIT's default thresholds; on JDK 17
-                 the launcher sets -XX:CompileThresholdScaling=5)
+  etcdjvm        bin/etcd-node as it is (JDK 25 + AOT cache and the launcher's warm-up flags: a
+                 second C2 thread below 4 cores, lower Tier4 thresholds, smaller inlining units; on
+                 JDK 17 the launcher sets -XX:CompileThresholdScaling=5)
   etcdjvm-cts5   the same with ETCD_NODE_JAVA_OPTS=-XX:CompileThresholdScaling=5 (the JDK 25 default
                  until 2026-12-01: less start-up CPU, slower warm-up)
   etcdjvm-cts1   the same with ETCD_NODE_JAVA_OPTS=-XX:CompileThresholdScaling=1 (comes after the
