@@ -42,7 +42,12 @@ class AtomixRaftGroupTest {
   }
 
   private RaftNode node(Path dataDir, String peerAddress, int segmentBytes, long maxLogBytes) {
-    RaftConfig config = new RaftConfig("n1", dataDir, peerAddress, null, List.of(), Duration.ofMillis(200),
+    return node("n1", dataDir, peerAddress, List.of(), segmentBytes, maxLogBytes);
+  }
+
+  private RaftNode node(String name, Path dataDir, String peerAddress, List<String> peers, int segmentBytes,
+      long maxLogBytes) {
+    RaftConfig config = new RaftConfig(name, dataDir, peerAddress, null, peers, Duration.ofMillis(200),
         Duration.ofMillis(50), Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50),
         256, segmentBytes, 9, -1, maxLogBytes, StoreLimits.defaults());
     AtomixRaftGroup[] group = new AtomixRaftGroup[1];
@@ -102,6 +107,53 @@ class AtomixRaftGroupTest {
       assertThat(again.store().get("/big").children()).hasSize(100)
           .allSatisfy(e -> assertThat(e.value()).isEqualTo(big + 11));
       assertThat(again.store().get("/ttl").node().expiration()).isNotNull();
+    }
+  }
+
+  /**
+   * A member that joins after the leader dropped its log behind a snapshot is sent the snapshot:
+   * Atomix's install writes it chunk by chunk into a temporary snapshot and then calls {@code
+   * persist().complete()}, which goes through {@link BackgroundSnapshotStore} and waits for the
+   * file. The new member then has every key, and the installed snapshot is on its disk.
+   */
+  @Test
+  void aMemberJoiningAfterCompactionIsSentTheSnapshot() throws Exception {
+    String leaderAddress = freeAddress();
+    String big = "z".repeat(10_000);
+    try (RaftNode first = node("n1", dir.resolve("n1"), leaderAddress, List.of(), 1024 * 1024, 1L << 40)) {
+      first.start("http://127.0.0.1:4001").get(20, TimeUnit.SECONDS);
+      for (int round = 0; round < 4; round++) {
+        writeRound(first, big + round);
+      }
+      Path firstSegment = dir.resolve("n1").resolve("raft").resolve("etcd-1.log");
+      for (int attempt = 0; attempt < 3 && java.nio.file.Files.exists(firstSegment); attempt++) {
+        awaitCompaction(first);
+      }
+      assertThat(firstSegment).as("the leader's first log segment, dropped by compaction").doesNotExist();
+
+      try (RaftNode second = node("n2", dir.resolve("n2"), freeAddress(), List.of(leaderAddress), 1024 * 1024,
+          1L << 40)) {
+        second.start("http://127.0.0.1:4002").get(60, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!hasAll(second, big + 3) && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        assertThat(hasAll(second, big + 3)).as("the new member has every key within 60 s").isTrue();
+        var installed = AtomixInternals.contextOf(raftServer(second)).getSnapshotStore();
+        assertThat(installed).isInstanceOf(BackgroundSnapshotStore.class);
+        assertThat(installed.getCurrentSnapshot()).as("the snapshot installed from the leader").isNotNull();
+        assertThat(java.nio.file.Files.list(dir.resolve("n2").resolve("raft")).map(p -> p.getFileName().toString()))
+            .anyMatch(name -> name.endsWith(".snapshot"));
+      }
+    }
+  }
+
+  private static boolean hasAll(RaftNode node, String value) {
+    try {
+      var children = node.store().get("/big").children();
+      return children.size() == 100 && children.stream().allMatch(e -> value.equals(e.value()));
+    } catch (StoreException notYet) {
+      return false;
     }
   }
 
