@@ -243,31 +243,16 @@ final class ServiceAdapter implements PrimitiveService {
           throw new IOException("the snapshot is cut short or its trailer is damaged (" + announced + " bytes"
               + " announced, " + length + " present)");
         }
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(bytes, 0, length);
-        if ((int) crc.getValue() != checksum) {
-          throw new IOException("the snapshot's checksum does not match its " + length + " bytes");
-        }
+        checkChecksum(bytes, length, checksum);
       } else if (first == SNAPSHOT_MAGIC) {
-        length = input.readInt();
+        int announced = input.readInt();
         int checksum = input.readInt();
-        if (length < 0 || length > input.remaining()) {
-          throw new IOException("the snapshot is cut short or its length field is damaged (" + length + " bytes"
-              + " announced, " + input.remaining() + " present)");
-        }
+        length = checkedLength(announced, input);
         bytes = input.readBytes(length);
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(bytes);
-        if ((int) crc.getValue() != checksum) {
-          throw new IOException("the snapshot's checksum does not match its " + length + " bytes");
-        }
+        checkChecksum(bytes, length, checksum);
       } else {
-        if (first < 0 || first > input.remaining()) {
-          throw new IOException("the snapshot is cut short or its length field is damaged (" + first + " bytes"
-              + " announced, " + input.remaining() + " present)");
-        }
-        bytes = input.readBytes(first);
-        length = first;
+        length = checkedLength(first, input);
+        bytes = input.readBytes(length);
       }
       try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 0, length))) {
         state.readSnapshot(in);
@@ -276,6 +261,23 @@ final class ServiceAdapter implements PrimitiveService {
     } catch (IOException | RuntimeException e) {
       listener.failed(e);
       throw new UncheckedIOException(e instanceof IOException io ? io : new IOException(e.toString(), e));
+    }
+  }
+
+  /** A length field of our part, if the input holds that many bytes after it. */
+  private static int checkedLength(int announced, BackupInput input) throws IOException {
+    if (announced < 0 || announced > input.remaining()) {
+      throw new IOException("the snapshot is cut short or its length field is damaged (" + announced + " bytes"
+          + " announced, " + input.remaining() + " present)");
+    }
+    return announced;
+  }
+
+  private static void checkChecksum(byte[] bytes, int length, int checksum) throws IOException {
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(bytes, 0, length);
+    if ((int) crc.getValue() != checksum) {
+      throw new IOException("the snapshot's checksum does not match its " + length + " bytes");
     }
   }
 
