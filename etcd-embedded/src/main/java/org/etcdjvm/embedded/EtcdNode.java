@@ -116,7 +116,7 @@ public final class EtcdNode implements Closeable {
   /**
    * A builder with etcd's defaults. The first call in a JVM (with the flags Atomix needs) also
    * starts, on a daemon thread, the Raft engine's one-time initialisation (a few hundred ms of CPU
-   * on a cold JVM: Atomix's serializers and the platform MBean server), so that the first node
+   * on a cold JVM: Atomix's serializers), so that the first node
    * starts sooner.
    */
   public static Builder builder() {

@@ -207,6 +207,116 @@ final class AtomixInternals {
     }
   }
 
+  /**
+   * {@code builder.build()}, without the JVM's platform MBean server. Atomix's {@code RaftStorage}
+   * constructor makes a {@code StorageStatistics}, whose constructor calls
+   * {@code ManagementFactory.getPlatformMBeanServer()}: on a fresh JVM that registers every platform
+   * MXBean and builds the diagnostic commands' descriptions (JFR's parse its configuration files),
+   * about 0.2 s of CPU, a quarter of a node's start-up, for one use: Atomix's compaction check
+   * reads free and total memory through it. Here the storage is made without its constructor (its
+   * 12 settings copied from the builder's fields of the same names) and its statistics are an
+   * {@link OsStorageStatistics}, which reads the memory figures from the operating-system MXBean
+   * directly. If Atomix's fields are not what this expects, or the JDK refuses to set final fields
+   * (JEP 500), this is {@code builder.build()} (one debug line).
+   */
+  static io.atomix.protocols.raft.storage.RaftStorage buildStorage(
+      io.atomix.protocols.raft.storage.RaftStorage.Builder builder) {
+    StorageFields fields = StorageFields.INSTANCE;
+    if (fields != null) {
+      try {
+        return fields.build(builder);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        log.debug("cannot build Atomix's storage without the platform MBean server", e);
+      }
+    }
+    return builder.build();
+  }
+
+  /** Whether {@link #buildStorage} can leave the platform MBean server alone on this JVM. */
+  static boolean storageWithoutMBeanServer() {
+    return StorageFields.INSTANCE != null;
+  }
+
+  /** The reflection {@link #buildStorage} needs, resolved once; null when Atomix or the JDK differ. */
+  private static final class StorageFields {
+    static final StorageFields INSTANCE = resolve();
+
+    private final java.lang.reflect.Constructor<?> newStorage;
+    private final java.lang.reflect.Constructor<?> newStatistics;
+    private final Field statisticsFile;
+    private final Field statistics;
+    private final Field directory;
+    /** Pairs: the builder's field, the storage's field of the same name and type. */
+    private final java.util.List<Field[]> settings;
+
+    private StorageFields(java.lang.reflect.Constructor<?> newStorage, java.lang.reflect.Constructor<?> newStatistics,
+        Field statisticsFile, Field statistics, Field directory, java.util.List<Field[]> settings) {
+      this.newStorage = newStorage;
+      this.newStatistics = newStatistics;
+      this.statisticsFile = statisticsFile;
+      this.statistics = statistics;
+      this.directory = directory;
+      this.settings = settings;
+    }
+
+    private static StorageFields resolve() {
+      Class<?> storage = io.atomix.protocols.raft.storage.RaftStorage.class;
+      Class<?> builder = io.atomix.protocols.raft.storage.RaftStorage.Builder.class;
+      try {
+        java.util.List<Field[]> settings = new java.util.ArrayList<>();
+        Field statistics = null;
+        for (Field to : storage.getDeclaredFields()) {
+          if (java.lang.reflect.Modifier.isStatic(to.getModifiers())) {
+            continue;
+          }
+          if (to.getName().equals("statistics") && to.getType() == io.atomix.storage.statistics.StorageStatistics.class) {
+            statistics = to;
+            continue;
+          }
+          Field from = builder.getDeclaredField(to.getName());
+          if (from.getType() != to.getType() || java.lang.reflect.Modifier.isStatic(from.getModifiers())) {
+            throw new NoSuchFieldException(to.getName() + " differs in the builder");
+          }
+          settings.add(new Field[] {from, to});
+        }
+        if (statistics == null || settings.size() != 12) {
+          throw new NoSuchFieldException("RaftStorage has " + settings.size() + " settings, not 12");
+        }
+        Field directory = builder.getDeclaredField("directory");
+        Field statisticsFile = io.atomix.storage.statistics.StorageStatistics.class.getDeclaredField("file");
+        for (Field f : java.util.List.of(statistics, directory, statisticsFile)) {
+          f.setAccessible(true);
+        }
+        for (Field[] pair : settings) {
+          pair[0].setAccessible(true);
+          pair[1].setAccessible(true);
+        }
+        sun.reflect.ReflectionFactory factory = sun.reflect.ReflectionFactory.getReflectionFactory();
+        java.lang.reflect.Constructor<?> object = Object.class.getDeclaredConstructor();
+        return new StorageFields(factory.newConstructorForSerialization(storage, object),
+            factory.newConstructorForSerialization(OsStorageStatistics.class, object),
+            statisticsFile, statistics, directory, java.util.List.copyOf(settings));
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+        log.debug("Atomix's storage will create the platform MBean server", e);
+        return null;
+      }
+    }
+
+    io.atomix.protocols.raft.storage.RaftStorage build(io.atomix.protocols.raft.storage.RaftStorage.Builder builder)
+        throws ReflectiveOperationException {
+      Object stats = newStatistics.newInstance();
+      java.io.File dir = (java.io.File) directory.get(builder);
+      statisticsFile.set(stats, dir);
+      Object storage = newStorage.newInstance();
+      for (Field[] pair : settings) {
+        pair[1].set(storage, pair[0].get(builder));
+      }
+      statistics.set(storage, stats);
+      dir.mkdirs(); // as the constructor does
+      return (io.atomix.protocols.raft.storage.RaftStorage) storage;
+    }
+  }
+
   /** {@code DefaultRaftServer.context} (private final field): the server's whole state. */
   static RaftContext contextOf(RaftServer server) throws ReflectiveOperationException {
     Field field = DefaultRaftServer.class.getDeclaredField("context");

@@ -156,9 +156,9 @@ public final class AtomixRaftGroup implements RaftGroup {
   /**
    * Does, on a thread of its own, the slow one-time initialisation the Raft server needs, so that it
    * overlaps with starting HTTP and peer messaging: Atomix's Raft serializers (about 600 classes
-   * registered with Kryo) and the JVM's platform MBean server (Atomix's {@code RaftStorage} asks for
-   * it; creating it registers every platform MXBean, about a second of CPU on a cold JVM). Needs the
-   * {@code --add-opens} flags; call only once they are known to be present. Idempotent.
+   * registered with Kryo), and the JVM's platform MBean server only where
+   * {@link AtomixInternals#buildStorage} cannot spare Atomix's {@code RaftStorage} from creating it.
+   * Needs the {@code --add-opens} flags; call only once they are known to be present. Idempotent.
    */
   public static void prewarm() {
     if (PREWARMED.getAndSet(true)) {
@@ -166,7 +166,9 @@ public final class AtomixRaftGroup implements RaftGroup {
     }
     Thread t = new Thread(() -> {
       try {
-        java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        if (!AtomixInternals.storageWithoutMBeanServer()) {
+          java.lang.management.ManagementFactory.getPlatformMBeanServer(); // RaftStorage's constructor will ask
+        }
         Protocol.SERIALIZER.hashCode();
         RaftNamespaces.RAFT_STORAGE.hashCode();
       } catch (Throwable e) {
@@ -419,7 +421,7 @@ public final class AtomixRaftGroup implements RaftGroup {
           return c == null ? 0 : c.getLogWriter().getLastIndex();
         });
     serverProtocol = new RaftServerCommunicator(GROUP, Protocol.SERIALIZER, serverMessaging);
-    RaftStorage storage = RaftStorage.builder()
+    RaftStorage.Builder storageBuilder = RaftStorage.builder()
         .withPrefix(GROUP)
         .withDirectory(config.dataDir().resolve("raft").toFile())
         // MAPPED, not DISK: Atomix's file-channel reader re-reads 2 x maxEntrySize bytes from the
@@ -432,8 +434,8 @@ public final class AtomixRaftGroup implements RaftGroup {
         .withDynamicCompaction(false)
         .withMaxSegmentSize(config.segmentBytes())
         .withMaxEntrySize(config.maxEntryBytes())
-        .withNamespace(RaftNamespaces.RAFT_STORAGE)
-        .build();
+        .withNamespace(RaftNamespaces.RAFT_STORAGE);
+    RaftStorage storage = AtomixInternals.buildStorage(storageBuilder);
     RaftServer s = RaftServer.builder(self)
         .withName(GROUP)
         .withMembershipService(cluster.getMembershipService())
