@@ -317,6 +317,42 @@ final class AtomixInternals {
     }
   }
 
+  /**
+   * Lets Atomix take snapshots again after one failed. Atomix 3.1.12's {@code RaftServiceManager}
+   * sets {@code compactFuture} (private volatile) when it starts a snapshot and clears it only once
+   * the snapshot is completed and the log compacted; a snapshot whose file could not be written (a
+   * full disk, an I/O error) left it set for good, and with it every later snapshot was skipped:
+   * the log grew until the disk floor refused writes, even after space came back, until a restart.
+   * This clears the field and fails the future (whose callbacks then schedule the next attempt and
+   * fail an append that was waiting for compaction). Atomix takes the next snapshot once the log
+   * has grown past the failed one's index. Call on the Raft thread, only after a failure of the
+   * snapshot that set the field.
+   *
+   * @return whether a pending compaction was released
+   */
+  static boolean releaseFailedCompaction(RaftContext context) {
+    try {
+      io.atomix.protocols.raft.impl.RaftServiceManager manager = context.getServiceManager();
+      Field field = io.atomix.protocols.raft.impl.RaftServiceManager.class.getDeclaredField("compactFuture");
+      field.setAccessible(true);
+      if (!(field.get(manager) instanceof CompletableFuture<?> pending)) {
+        return false;
+      }
+      field.set(manager, null);
+      pending.completeExceptionally(new io.atomix.storage.StorageException("the snapshot could not be written"));
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.debug("cannot release Atomix's failed compaction: no snapshot is taken until a restart", e);
+      return false;
+    }
+  }
+
+  /** {@code RaftServiceManager.compactFuture} is set: a snapshot is being taken (for tests). */
+  static boolean compactionPending(RaftContext context) throws ReflectiveOperationException {
+    return readField(io.atomix.protocols.raft.impl.RaftServiceManager.class, "compactFuture",
+        context.getServiceManager()) != null;
+  }
+
   /** {@code DefaultRaftServer.context} (private final field): the server's whole state. */
   static RaftContext contextOf(RaftServer server) throws ReflectiveOperationException {
     Field field = DefaultRaftServer.class.getDeclaredField("context");

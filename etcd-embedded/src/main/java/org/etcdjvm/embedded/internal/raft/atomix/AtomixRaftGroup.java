@@ -451,7 +451,20 @@ public final class AtomixRaftGroup implements RaftGroup {
       io.atomix.protocols.raft.impl.RaftContext c = AtomixInternals.contextOf(s);
       context = c;
       // snapshot files written off the state-machine thread (BackgroundSnapshotStore)
-      AtomixInternals.replaceSnapshotStore(c, new BackgroundSnapshotStore(storage, config.name()));
+      BackgroundSnapshotStore snapshots = new BackgroundSnapshotStore(storage, config.name());
+      snapshots.onCompletionFailure(() -> {
+        // Atomix's own completion runs on its state-machine thread; a follower's install of the
+        // leader's snapshot (which does not hold the compaction) on the Raft thread
+        if (c.getServiceManager().executor().isCurrentContext()) {
+          c.getThreadContext().execute(() -> {
+            if (AtomixInternals.releaseFailedCompaction(c)) {
+              log.warn("{}: the snapshot failed and its log is kept; the next is taken once the log has grown further",
+                  config.name());
+            }
+          });
+        }
+      });
+      AtomixInternals.replaceSnapshotStore(c, snapshots);
       if (Boolean.getBoolean(UNSAFE_ACK_BEFORE_FLUSH)) {
         // only to measure what the flush costs (benchmarks/README.md): a follower then acknowledges
         // entries that a power loss could take back

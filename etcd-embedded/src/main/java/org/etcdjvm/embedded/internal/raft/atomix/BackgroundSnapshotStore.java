@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * file snapshot as Atomix would. Only a completed snapshot lets Atomix compact the log, so the log
  * it covers stays until the file is on disk: a crash before that leaves an unlocked snapshot file,
  * which Atomix deletes at the next start, and the log replays. A failed write fails {@code
- * complete()} as a failed {@code persist()} would have: Atomix keeps the log.
+ * complete()} as a failed {@code persist()} would have: Atomix keeps the log, and the action given
+ * to {@link #onCompletionFailure} runs (the Raft group lets Atomix snapshot again later).
  *
  * <p>A follower installing a snapshot from the leader calls {@code persist().complete()} at once,
  * so it still waits for its write, as before. {@link #close()} waits for writes in progress.
@@ -42,9 +43,11 @@ final class BackgroundSnapshotStore extends SnapshotStore {
   /** How long {@link #close()} waits for writes in progress. */
   private static final long CLOSE_WAIT_SECONDS = 30;
 
+  private final RaftStorage storage;
   private final String name;
   private final Executor writer;
   private final Set<CompletableFuture<Snapshot>> writing = ConcurrentHashMap.newKeySet();
+  private volatile Runnable completionFailed = () -> {};
 
   /** Writes each snapshot file on a daemon thread of its own, "etcd-snapshot-writer-{@code name}". */
   BackgroundSnapshotStore(RaftStorage storage, String name) {
@@ -58,6 +61,7 @@ final class BackgroundSnapshotStore extends SnapshotStore {
   /** Runs each snapshot file's write on {@code writer} (tests hold them back). */
   BackgroundSnapshotStore(RaftStorage storage, String name, Executor writer) {
     super(storage);
+    this.storage = storage;
     this.name = name;
     this.writer = writer;
   }
@@ -65,6 +69,14 @@ final class BackgroundSnapshotStore extends SnapshotStore {
   @Override
   public Snapshot newTemporarySnapshot(long index, WallClockTimestamp timestamp) {
     return new InMemory(super.newTemporarySnapshot(index, timestamp), this);
+  }
+
+  /**
+   * Runs {@code action} on the thread whose {@code complete()} of a snapshot failed (its file could
+   * not be written, or not completed), after the failure is logged and before it is thrown.
+   */
+  void onCompletionFailure(Runnable action) {
+    completionFailed = action;
   }
 
   /** Snapshot files being written now (for tests). */
@@ -98,10 +110,24 @@ final class BackgroundSnapshotStore extends SnapshotStore {
       try {
         written.complete(inMemory.persist());
       } catch (Throwable e) {
+        deletePartialFile(inMemory.index()); // on a full disk, it would keep the disk full
         written.completeExceptionally(e);
       }
     });
     return written;
+  }
+
+  /** Atomix's file for a snapshot at {@code index} ({@code SnapshotFile.createSnapshotFileName}). */
+  java.nio.file.Path fileOf(long index) {
+    return storage.directory().toPath().resolve(storage.prefix() + "-" + index + ".snapshot");
+  }
+
+  private void deletePartialFile(long index) {
+    try {
+      java.nio.file.Files.deleteIfExists(fileOf(index));
+    } catch (java.io.IOException | RuntimeException e) {
+      log.debug("{}: cannot delete the partial snapshot file {} (deleted at the next start)", name, fileOf(index), e);
+    }
   }
 
   private static SnapshotDescriptor descriptorOf(Snapshot snapshot) {
@@ -163,9 +189,12 @@ final class BackgroundSnapshotStore extends SnapshotStore {
   private static final class Persisting extends Snapshot {
     private final CompletableFuture<Snapshot> file;
 
+    private final BackgroundSnapshotStore owner;
+
     Persisting(Snapshot memory, CompletableFuture<Snapshot> file, BackgroundSnapshotStore owner) {
       super(descriptorOf(memory), owner);
       this.file = file;
+      this.owner = owner;
     }
 
     private Snapshot file() {
@@ -186,7 +215,12 @@ final class BackgroundSnapshotStore extends SnapshotStore {
 
     @Override
     public Snapshot complete() {
-      return file().complete();
+      try {
+        return file().complete();
+      } catch (RuntimeException | Error e) {
+        owner.completionFailed.run();
+        throw e;
+      }
     }
 
     @Override

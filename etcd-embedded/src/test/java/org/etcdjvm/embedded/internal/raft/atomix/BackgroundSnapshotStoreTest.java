@@ -121,9 +121,14 @@ class BackgroundSnapshotStoreTest {
     Files.createDirectory(dir.resolve("etcd-9.snapshot"));
     held.remove().run();
 
+    java.util.concurrent.atomic.AtomicInteger told = new java.util.concurrent.atomic.AtomicInteger();
+    store.onCompletionFailure(told::incrementAndGet);
     assertThatThrownBy(two::complete).isInstanceOf(RuntimeException.class);
+    assertThat(told).as("the failure is told, so that Atomix's compaction can be released").hasValue(1);
     assertThat(store.getCurrentSnapshot().index()).isEqualTo(5);
     assertThat(store.writesInProgress()).isZero();
+    assertThat(dir.resolve("etcd-9.snapshot")).as("what the failed write left in the file's place").doesNotExist();
+    assertThat(store.fileOf(9)).isEqualTo(dir.resolve("etcd-9.snapshot"));
   }
 
   @Test
