@@ -1,7 +1,6 @@
 package org.etcdjvm.embedded.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -11,9 +10,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.etcdjvm.embedded.Tmpfs;
 import org.etcdjvm.embedded.internal.LocalCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,13 +36,7 @@ class DiskFullTest {
 
   @BeforeEach
   void mountASmallFileSystem() throws Exception {
-    mount = dir.resolve("small");
-    Files.createDirectories(mount);
-    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mount.toString())
-        .redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    boolean mounted = p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-    assumeTrue(mounted, "cannot mount a tmpfs here (needs root): " + out);
+    mount = Tmpfs.mount(dir.resolve("small"), "size=96m");
   }
 
   @AfterEach
@@ -51,7 +44,7 @@ class DiskFullTest {
     if (node != null) {
       node.kill();
     }
-    new ProcessBuilder("umount", "-l", mount.toString()).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+    Tmpfs.unmount(mount);
   }
 
   @Test

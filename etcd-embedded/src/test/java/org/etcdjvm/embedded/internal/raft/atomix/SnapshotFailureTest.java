@@ -1,7 +1,6 @@
 package org.etcdjvm.embedded.internal.raft.atomix;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -15,6 +14,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
+import org.etcdjvm.embedded.Tmpfs;
 import org.etcdjvm.embedded.internal.raft.RaftConfig;
 import org.etcdjvm.embedded.internal.raft.RaftNode;
 import org.etcdjvm.embedded.internal.store.Event;
@@ -43,18 +43,12 @@ class SnapshotFailureTest {
 
   @BeforeEach
   void mountAFileSystemWithFewInodes() throws Exception {
-    mount = dir.resolve("few-inodes");
-    Files.createDirectories(mount);
-    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=128m,nr_inodes=200", "tmpfs", mount.toString())
-        .redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    boolean mounted = p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-    assumeTrue(mounted, "cannot mount a tmpfs here (needs root): " + out);
+    mount = Tmpfs.mount(dir.resolve("few-inodes"), "size=128m,nr_inodes=200");
   }
 
   @AfterEach
   void unmount() throws Exception {
-    new ProcessBuilder("umount", "-l", mount.toString()).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+    Tmpfs.unmount(mount);
   }
 
   @Test
