@@ -33,6 +33,7 @@ class StorageWithoutMBeanServerTest {
   @TempDir
   Path dir;
 
+  @SuppressWarnings("deprecation") // maxEntriesPerSegment: a setting Atomix still copies, set off its default here
   private RaftStorage.Builder builder(Path directory) {
     return RaftStorage.builder()
         .withPrefix("etcd")
@@ -49,6 +50,7 @@ class StorageWithoutMBeanServerTest {
   }
 
   @Test
+  @SuppressWarnings("deprecation")
   void hasEverySettingTheBuilderGivesAndWorkingStatistics() throws Exception {
     assertThat(AtomixInternals.storageWithoutMBeanServer()).as("resolvable on this JDK and Atomix").isTrue();
     Path directory = dir.resolve("not-yet/raft");
