@@ -44,14 +44,14 @@ public final class EtcdNodeCommand {
 
   /**
    * The parsed command line. {@code dataDir}, {@code clientListenHost}, {@code peerListenHost},
-   * {@code historySize}, {@code maxClusterSize}, {@code electionTimeout}, {@code heartbeatInterval}
-   * and {@code startTimeout} are null when not given (EtcdNode's defaults). {@code verbosity}: 0, 1 ({@code -v}) or 2
+   * {@code historySize}, {@code maxClusterSize}, {@code electionTimeout}, {@code heartbeatInterval},
+   * {@code minFreeDiskMb}, {@code maxHistoryMb} and {@code startTimeout} are null when not given (EtcdNode's defaults). {@code verbosity}: 0, 1 ({@code -v}) or 2
    * ({@code -vv}). {@code ignored} lists accepted flags that do nothing here, with the reason.
    */
   record Flags(String name, Path dataDir, String clientAddress, String peerAddress, List<String> peers,
       String clientListenHost, String peerListenHost, Integer historySize, Integer maxClusterSize, List<String> cors,
       int verbosity, boolean force, Duration electionTimeout, Duration heartbeatInterval, Long minFreeDiskMb,
-      Duration startTimeout, Tls clientTls, Tls peerTls, List<String> ignored,
+      Integer maxHistoryMb, Duration startTimeout, Tls clientTls, Tls peerTls, List<String> ignored,
       boolean exitWhenReady, boolean help, boolean version) {
   }
 
@@ -91,6 +91,9 @@ public final class EtcdNodeCommand {
         .desc("a file with the comma-separated peer addresses, instead of -C").get());
     o.addOption(Option.builder("m").longOpt("history-size").hasArg().argName("events")
         .desc("events kept for watches from an older index (etcd's result buffer; default 1000)").get());
+    o.addOption(Option.builder().longOpt("max-history-mb").hasArg().argName("MB")
+        .desc("what those events may hold, in MB of their keys, values and previous values (default 16);"
+            + " beyond it the oldest go first, as beyond -m").get());
     o.addOption(Option.builder("maxsize").longOpt("max-cluster-size").hasArg().argName("members")
         .desc("the most members the cluster admits (default 9); a join beyond it gets error 103").get());
     o.addOption(Option.builder("cors").longOpt("cors").hasArg().argName("origins")
@@ -224,12 +227,13 @@ public final class EtcdNodeCommand {
     Integer heartbeat = line.hasOption("heartbeat-interval") ? positiveInt(line, "heartbeat-interval") : null;
     Long minFreeDisk = line.hasOption("min-free-disk-mb") ? (long) nonNegativeInt(line, "min-free-disk-mb") : null;
     Integer startTimeout = line.hasOption("start-timeout") ? positiveInt(line, "start-timeout") : null;
+    Integer maxHistoryMb = line.hasOption("max-history-mb") ? positiveInt(line, "max-history-mb") : null;
     return new Flags(line.getOptionValue("n", DEFAULT_NAME), dir,
         line.getOptionValue("c", DEFAULT_CLIENT_ADDRESS), line.getOptionValue("s", DEFAULT_PEER_ADDRESS),
         List.copyOf(peers), line.getOptionValue("cl"), line.getOptionValue("sl"), history, maxSize, List.copyOf(cors),
         line.hasOption("vv") ? 2 : line.hasOption("v") ? 1 : 0, line.hasOption("f"),
         election == null ? null : Duration.ofMillis(election), heartbeat == null ? null : Duration.ofMillis(heartbeat),
-        minFreeDisk, startTimeout == null ? null : Duration.ofSeconds(startTimeout), clientTls, peerTls, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
+        minFreeDisk, maxHistoryMb, startTimeout == null ? null : Duration.ofSeconds(startTimeout), clientTls, peerTls, List.copyOf(ignored), exitWhenReady, line.hasOption("h"), line.hasOption("V"));
   }
 
   /**
@@ -455,6 +459,9 @@ public final class EtcdNodeCommand {
     }
     if (flags.historySize() != null) {
       builder.historySize(flags.historySize());
+    }
+    if (flags.maxHistoryMb() != null) {
+      builder.maxHistoryBytes(flags.maxHistoryMb() * 1024L * 1024);
     }
     if (flags.maxClusterSize() != null) {
       builder.maxClusterSize(flags.maxClusterSize());

@@ -9,8 +9,46 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** Flag parsing of bin/etcd-node; starting a node from flags is covered by the process tests (NodeProcess). */
+/** Flag parsing of bin/etcd-node, and one node started from flags in process; the process tests (NodeProcess) start the rest. */
 class EtcdNodeCommandTest {
+  @org.junit.jupiter.api.io.TempDir Path tmp;
+
+  /**
+   * {@code --max-history-mb} reaches the node: with 1 MB, three writes of 400 KB values push the
+   * first write's event out of the history, and a watch from its index gets error 401.
+   */
+  @Test
+  void maxHistoryMbBoundsTheEventsKeptForWatches() throws Exception {
+    EtcdNodeCommand.Flags flags = EtcdNodeCommand.parse("-d", tmp.resolve("n").toString(), "-c", "127.0.0.1:0",
+        "-s", "127.0.0.1:0", "--max-history-mb", "1");
+    try (org.etcdjvm.embedded.EtcdNode node = EtcdNodeCommand.builder(flags).build()) {
+      node.start().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      String value = "v".repeat(400_000);
+      long first = 0;
+      for (int i = 0; i < 3; i++) {
+        java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(node.clientUrl() + "/v1/keys/big"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("value=" + value)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        if (i == 0) {
+          java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"index\":(\\d+)").matcher(r.body());
+          assertThat(m.find()).as(r.body()).isTrue();
+          first = Long.parseLong(m.group(1));
+        }
+      }
+      java.net.http.HttpResponse<String> watch = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(node.clientUrl() + "/v1/watch/big"))
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .timeout(java.time.Duration.ofSeconds(20)) // a watch still in the history would wait for the next write
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString("index=" + first)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(watch.body()).as("the first write's event is gone: 1 MB holds two of these")
+          .contains("\"errorCode\":401");
+    }
+  }
 
   @Test
   void etcd01FlagsAreParsed() throws Exception {
@@ -67,6 +105,10 @@ class EtcdNodeCommandTest {
     assertThat(flags.verbosity()).isEqualTo(1);
     assertThat(flags.startTimeout()).isEqualTo(java.time.Duration.ofSeconds(90));
     assertThat(EtcdNodeCommand.parse().startTimeout()).isNull();
+    assertThat(EtcdNodeCommand.parse("--max-history-mb", "64").maxHistoryMb()).isEqualTo(64);
+    assertThat(EtcdNodeCommand.parse().maxHistoryMb()).isNull();
+    assertThatThrownBy(() -> EtcdNodeCommand.parse("--max-history-mb", "0"))
+        .hasMessageContaining("-max-history-mb needs a positive whole number");
     assertThatThrownBy(() -> EtcdNodeCommand.parse("--start-timeout", "0"))
         .hasMessageContaining("-start-timeout needs a positive whole number");
     assertThat(EtcdNodeCommand.parse("-version").version()).isTrue();
