@@ -245,17 +245,15 @@ final class AtomixInternals {
     private final java.lang.reflect.Constructor<?> newStatistics;
     private final Field statisticsFile;
     private final Field statistics;
-    private final Field directory;
     /** Pairs: the builder's field, the storage's field of the same name and type. */
     private final java.util.List<Field[]> settings;
 
     private StorageFields(java.lang.reflect.Constructor<?> newStorage, java.lang.reflect.Constructor<?> newStatistics,
-        Field statisticsFile, Field statistics, Field directory, java.util.List<Field[]> settings) {
+        Field statisticsFile, Field statistics, java.util.List<Field[]> settings) {
       this.newStorage = newStorage;
       this.newStatistics = newStatistics;
       this.statisticsFile = statisticsFile;
       this.statistics = statistics;
-      this.directory = directory;
       this.settings = settings;
     }
 
@@ -282,9 +280,8 @@ final class AtomixInternals {
         if (statistics == null || settings.size() != 12) {
           throw new NoSuchFieldException("RaftStorage has " + settings.size() + " settings, not 12");
         }
-        Field directory = builder.getDeclaredField("directory");
         Field statisticsFile = io.atomix.storage.statistics.StorageStatistics.class.getDeclaredField("file");
-        for (Field f : java.util.List.of(statistics, directory, statisticsFile)) {
+        for (Field f : java.util.List.of(statistics, statisticsFile)) {
           f.setAccessible(true);
         }
         for (Field[] pair : settings) {
@@ -295,7 +292,7 @@ final class AtomixInternals {
         java.lang.reflect.Constructor<?> object = Object.class.getDeclaredConstructor();
         return new StorageFields(factory.newConstructorForSerialization(storage, object),
             factory.newConstructorForSerialization(OsStorageStatistics.class, object),
-            statisticsFile, statistics, directory, java.util.List.copyOf(settings));
+            statisticsFile, statistics, java.util.List.copyOf(settings));
       } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
         log.debug("Atomix's storage will create the platform MBean server", e);
         return null;
@@ -304,16 +301,16 @@ final class AtomixInternals {
 
     io.atomix.protocols.raft.storage.RaftStorage build(io.atomix.protocols.raft.storage.RaftStorage.Builder builder)
         throws ReflectiveOperationException {
-      Object stats = newStatistics.newInstance();
-      java.io.File dir = (java.io.File) directory.get(builder);
-      statisticsFile.set(stats, dir);
-      Object storage = newStorage.newInstance();
+      io.atomix.protocols.raft.storage.RaftStorage storage =
+          (io.atomix.protocols.raft.storage.RaftStorage) newStorage.newInstance();
       for (Field[] pair : settings) {
         pair[1].set(storage, pair[0].get(builder));
       }
+      Object stats = newStatistics.newInstance();
+      statisticsFile.set(stats, storage.directory());
       statistics.set(storage, stats);
-      dir.mkdirs(); // as the constructor does
-      return (io.atomix.protocols.raft.storage.RaftStorage) storage;
+      storage.directory().mkdirs(); // as the constructor does
+      return storage;
     }
   }
 
@@ -345,12 +342,6 @@ final class AtomixInternals {
       log.debug("cannot release Atomix's failed compaction: no snapshot is taken until a restart", e);
       return false;
     }
-  }
-
-  /** {@code RaftServiceManager.compactFuture} is set: a snapshot is being taken (for tests). */
-  static boolean compactionPending(RaftContext context) throws ReflectiveOperationException {
-    return readField(io.atomix.protocols.raft.impl.RaftServiceManager.class, "compactFuture",
-        context.getServiceManager()) != null;
   }
 
   /** {@code DefaultRaftServer.context} (private final field): the server's whole state. */
